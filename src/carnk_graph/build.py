@@ -1,0 +1,204 @@
+"""The build line: load (strict) -> reason -> validate -> release -> store.
+
+Each stage is a call into its own module; this module only sequences them,
+times them and decides whether anything needs redoing. A build is skipped when
+the content hash of its inputs (and options) matches the stamp the last good
+build left in dist/build.json; timestamps play no part.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from . import __version__
+from .errors import NotConformingError
+from .namespaces import GRAPH_NAMES
+from .sources import ProjectPaths, find_project, hash_files
+
+STAMP = "build.json"
+REPORT_TTL = "report.ttl"
+REPORT_TXT = "report.txt"
+
+
+@dataclass
+class BuildSummary:
+    """What a build produced, as printed by the CLI and stored in dist/build.json."""
+
+    dist: Path
+    sources_hash: str
+    options: dict
+    triples: dict[str, int] = field(default_factory=dict)
+    classes: int = 0
+    properties: int = 0
+    individuals: int = 0
+    shapes: int = 0
+    violations: int = 0
+    warnings: int = 0
+    reasoner: str = "none"
+    timings: dict[str, float] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+    up_to_date: bool = False
+    messages: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {
+            "version": __version__, "sources_hash": self.sources_hash, "options": self.options,
+            "triples": self.triples, "classes": self.classes, "properties": self.properties,
+            "individuals": self.individuals, "shapes": self.shapes, "violations": self.violations,
+            "warnings": self.warnings, "reasoner": self.reasoner, "files": self.files,
+        }
+
+    @classmethod
+    def from_json(cls, dist: Path, data: dict) -> "BuildSummary":
+        keys = ("triples", "classes", "properties", "individuals", "shapes", "violations", "warnings",
+                "reasoner", "files")
+        return cls(dist=dist, sources_hash=data["sources_hash"], options=data.get("options", {}),
+                   **{k: data[k] for k in keys if k in data})
+
+    def lines(self) -> list[str]:
+        out = [f"release {__version__} in {self.dist}" + (" (up to date, nothing rebuilt)" if self.up_to_date else "")]
+        out.append("triples: " + ", ".join(f"{g} {self.triples.get(g, 0)}" for g in GRAPH_NAMES)
+                   + f" (total {sum(self.triples.values())})")
+        out.append(f"classes {self.classes}, properties {self.properties}, individuals {self.individuals}, "
+                   f"shapes {self.shapes}")
+        out.append(f"validation: {self.violations} violations, {self.warnings} warnings; reasoner: {self.reasoner}")
+        if self.timings:
+            out.append("time: " + ", ".join(f"{k} {v:.2f}s" for k, v in self.timings.items())
+                       + f" (total {sum(self.timings.values()):.2f}s)")
+        return out
+
+
+def read_stamp(dist: Path) -> dict | None:
+    try:
+        return json.loads((dist / STAMP).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def sources_hash(paths: ProjectPaths) -> str:
+    return hash_files(paths.inputs(), __version__)
+
+
+def is_current(paths: ProjectPaths, dist: Path, options: dict | None = None) -> bool:
+    """True when dist/ holds a complete release of exactly these sources (and options, if given)."""
+    stamp = read_stamp(dist)
+    if not stamp or stamp.get("sources_hash") != sources_hash(paths):
+        return False
+    if options is not None and stamp.get("options") != options:
+        return False
+    return all((dist / name).is_file() for name in stamp.get("files", {})) and (dist / "store").is_dir()
+
+
+def _counts(graphs) -> dict[str, int]:
+    from rdflib import OWL, RDF, RDFS, URIRef
+
+    union = graphs["ontology"] + graphs["kg"] + graphs["inferred"]
+    classes = {s for s in union.subjects(RDF.type, OWL.Class) if isinstance(s, URIRef)}
+    props = {s for t in (OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty)
+             for s in union.subjects(RDF.type, t) if isinstance(s, URIRef)}
+    individuals = {s for s in union.subjects(RDF.type, OWL.NamedIndividual) if isinstance(s, URIRef)}
+    individuals |= {s for s, o in graphs["kg"].subject_objects(RDF.type) if isinstance(s, URIRef)}
+    return {"classes": len(classes), "properties": len(props), "individuals": len(individuals - classes - props)}
+
+
+def build(root: str | Path | None = None, dist: str | Path | None = None, *, reasoner: str = "auto",
+          no_reason: bool = False, force: bool = False,
+          progress: Callable[[str], None] | None = None) -> BuildSummary:
+    """Run the whole line and write dist/. Raises NotConformingError (after writing the
+    report, without a release) when the knowledge graph violates the shapes."""
+    from .release import render_release, write_files
+    from .sources import load_sources
+    from .store import fill_store
+    from .validate import validate
+
+    paths = find_project(root)
+    out = Path(dist) if dist is not None else paths.default_dist()
+    options = {"reasoner": "none" if no_reason else reasoner}
+    digest = sources_hash(paths)
+    say = progress or (lambda _msg: None)
+    if not force and is_current(paths, out, options):
+        summary = BuildSummary.from_json(out, read_stamp(out) or {})
+        summary.up_to_date = True
+        return summary
+
+    summary = BuildSummary(dist=out, sources_hash=digest, options=options)
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        summary.timings[stage] = now - clock
+        clock = now
+        say(f"{stage} done in {summary.timings[stage]:.2f}s")
+
+    src = load_sources(paths)
+    summary.messages.extend(src.warnings)
+    lap("load")
+
+    from rdflib import Graph
+    if no_reason:
+        inferred, summary.reasoner = Graph(), "none"
+    else:
+        from .reason import reason
+        result = reason(src.ontology, src.kg, mode=reasoner)
+        inferred, summary.reasoner = result.inferred, result.reasoner
+        summary.messages.extend(result.warnings)
+    lap("reason")
+
+    result = validate(src.kg + inferred, src.shapes, src.ontology)
+    counts = result.counts()
+    summary.violations, summary.warnings = counts["Violation"], counts["Warning"]
+    from rdflib import RDF, URIRef
+    sh = "http://www.w3.org/ns/shacl#"
+    summary.shapes = len({s for t in ("NodeShape", "PropertyShape")
+                          for s in src.shapes.subjects(RDF.type, URIRef(sh + t))})
+    lap("validate")
+
+    from .release import canonical, ox_quads, serialize
+    report_graph = canonical(result.report) if result.report is not None else Graph()
+    report_files = {
+        REPORT_TTL: serialize({"kg": report_graph}, "ttl", ("kg",)),
+        REPORT_TXT: (f"reasoner: {summary.reasoner}\n" + result.text()).encode("utf-8"),
+    }
+    if not result.conforms:
+        write_files(out, report_files)
+        first = result.violations[0]
+        raise NotConformingError(
+            f"knowledge graph does not conform: {summary.violations} violations "
+            f"(first: {first.focus} {first.path}: {first.message} [{first.shape}]); "
+            f"report in {out / REPORT_TXT}; previous release kept")
+
+    graphs = {"ontology": canonical(src.ontology), "kg": canonical(src.kg), "inferred": canonical(inferred)}
+    summary.triples = {name: len(graphs[name]) for name in GRAPH_NAMES}
+    for k, v in _counts(graphs).items():
+        setattr(summary, k, v)
+    release = render_release(graphs, paths.context)
+    release.files.update(report_files)
+    if paths.mappings.is_file():
+        release.files["mappings.sssom.tsv"] = paths.mappings.read_bytes()
+    summary.files = release.digests()
+    lap("serialise")
+
+    write_files(out, release.files)
+    fill_store(out, ox_quads(graphs, GRAPH_NAMES))
+    lap("write")
+
+    from .release import atomic_write
+    atomic_write(out / STAMP, (json.dumps(summary.to_json(), indent=1, sort_keys=True) + "\n").encode())
+    return summary
+
+
+def ensure_built(root: str | Path | None = None, dist: str | Path | None = None,
+                 progress: Callable[[str], None] | None = None) -> tuple[ProjectPaths, Path]:
+    """Build first, transparently, when the sources changed since dist/ was built."""
+    paths = find_project(root)
+    out = Path(dist) if dist is not None else paths.default_dist()
+    if not is_current(paths, out):
+        if progress:
+            progress("sources changed since the last build: building first")
+        build(paths.root, out, progress=progress)
+    return paths, out
+

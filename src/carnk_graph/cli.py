@@ -1,0 +1,191 @@
+"""The `carnk-graph` command: argparse, dispatch, printing, exit codes.
+
+No logic lives here beyond parsing and printing; every command calls one
+module. Heavy libraries are imported inside the handlers that need them so
+that `carnk-graph query` starts fast.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from . import __version__
+from .errors import BadInputError, CarnkError, exit_code_for
+
+PROG = "carnk-graph"
+GRAPH_CHOICES = ("ontology", "kg", "inferred", "all")
+
+
+def _err(msg: str) -> None:
+    print(f"{PROG}: {msg}", file=sys.stderr)
+
+
+def _progress(args) -> "callable":
+    quiet = getattr(args, "quiet", False) or not sys.stderr.isatty()
+    return (lambda _m: None) if quiet else (lambda m: print(f"  {m}", file=sys.stderr))
+
+
+# -- build -------------------------------------------------------------------------------------------
+
+def cmd_build(args) -> int:
+    from .build import build
+
+    summary = build(args.root, args.dist, reasoner=args.reasoner, no_reason=args.no_reason,
+                    force=args.force, progress=_progress(args))
+    for m in summary.messages:
+        _err(f"warning: {m}")
+    for line in summary.lines():
+        print(line)
+    return 0
+
+
+# -- validate ----------------------------------------------------------------------------------------
+
+def cmd_validate(args) -> int:
+    from rdflib import Graph
+
+    from .build import ensure_built
+    from .sources import find_project, load_sources, parse_graph
+    from .validate import validate
+
+    paths = find_project(args.root)
+    src = load_sources(paths)
+    if args.files:
+        data = Graph()
+        for f in args.files:
+            parse_graph(f, into=data)
+        if not args.standalone:
+            data += src.kg
+    else:
+        _, dist = ensure_built(args.root, args.dist, progress=_progress(args))
+        from .release import parse_release_bytes
+        ds = parse_release_bytes((dist / "carnk.nq").read_bytes(), "nq")
+        data = Graph()
+        from rdflib import URIRef
+
+        from .namespaces import GRAPHS
+        for name in ("kg", "inferred"):
+            for t in ds.graph(URIRef(GRAPHS[name])):
+                data.add(t)
+    result = validate(data, src.shapes, src.ontology)
+    for f in result.findings:
+        if f.severity == "Violation" or args.warnings:
+            print(f.line())
+    c = result.counts()
+    print(f"{'conforms' if result.conforms else 'does not conform'}: {c['Violation']} violations, "
+          f"{c['Warning']} warnings", file=sys.stderr)
+    return 0 if result.conforms else 1
+
+
+# -- export ------------------------------------------------------------------------------------------
+
+def cmd_export(args) -> int:
+    from .build import ensure_built
+    from .release import FORMATS, atomic_write
+
+    _, dist = ensure_built(args.root, args.dist, progress=_progress(args))
+    if args.graph == "all":
+        data = (dist / FORMATS[args.format]).read_bytes()
+    else:
+        from .release import export_graph
+        from .sources import find_project
+        data = export_graph(dist, args.format, (args.graph,), find_project(args.root).context)
+    if args.output:
+        atomic_write(Path(args.output), data)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    return 0
+
+
+# -- stats -------------------------------------------------------------------------------------------
+
+def cmd_stats(args) -> int:
+    from .build import BuildSummary, ensure_built, read_stamp
+
+    _, dist = ensure_built(args.root, args.dist, progress=_progress(args))
+    summary = BuildSummary.from_json(dist, read_stamp(dist) or {})
+    for line in summary.lines():
+        print(line)
+    return 0
+
+
+# -- parser ------------------------------------------------------------------------------------------
+
+def make_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--root", help="project folder holding ontology/, shapes/, queries/ (default: found from the working directory, else the packaged copy)")
+    common.add_argument("--dist", help="output folder (default: <root>/dist)")
+    common.add_argument("--debug", action="store_true", help="show tracebacks")
+    common.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    common.add_argument("--allow-network", action="store_true",
+                        help="allow network access (off by default: nothing is fetched)")
+
+    p = argparse.ArgumentParser(prog=PROG, description="A knowledge graph of CAR-NK cell therapy.",
+                                parents=[common])
+    p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    b = sub.add_parser("build", parents=[common], help="load, reason, validate, write dist/ and the embedded store")
+    b.add_argument("--reasoner", choices=("auto", "hermit", "owlrl"), default="auto",
+                   help="auto: HermiT when Java is found, else OWL 2 RL (default)")
+    b.add_argument("--no-reason", action="store_true", help="skip reasoning (quick iterations)")
+    b.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
+    b.set_defaults(func=cmd_build)
+
+    v = sub.add_parser("validate", parents=[common], help="check data against the shapes (default: the built graph)")
+    v.add_argument("files", nargs="*", metavar="FILE", help="data files to check (with the ontology and the shipped knowledge graph)")
+    v.add_argument("--standalone", action="store_true", help="check FILEs without the shipped knowledge graph")
+    v.add_argument("--warnings", action="store_true", help="print warnings too")
+    v.set_defaults(func=cmd_validate)
+
+    e = sub.add_parser("export", parents=[common], help="write the release in one format")
+    e.add_argument("--format", required=True, choices=("ttl", "nt", "nq", "trig", "jsonld", "owl"))
+    e.add_argument("--graph", choices=GRAPH_CHOICES, default="all")
+    e.add_argument("-o", "--output", metavar="FILE", help="output file (default: stdout)")
+    e.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("stats", parents=[common], help="counts of the built release")
+    s.set_defaults(func=cmd_stats)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code (never raises for expected errors)."""
+    parser = make_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # argparse: usage errors are exit 2, --help/--version 0
+        return int(e.code or 0)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    import logging
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.ERROR, format="%(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except CarnkError as exc:
+        if args.debug:
+            raise
+        _err(f"error: {exc}")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # a bug: say so in one line, traceback only on request
+        if args.debug:
+            raise
+        _err(f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())} (run with --debug for a traceback)")
+        return exit_code_for(exc)
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+__all__ = ["main", "run", "make_parser", "BadInputError"]

@@ -1,0 +1,86 @@
+"""Typed errors and the one table that maps them to exit codes.
+
+The CLI catches `CarnkError`, prints its one-line message and exits with its
+code; anything else is a bug and gets a traceback only under --debug.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+OK = 0
+NOT_CONFORMING = 1
+BAD_INPUT = 2
+REASONER = 3
+REFUSED = 4
+TIMEOUT = 5
+REMOTE = 6
+
+
+class CarnkError(Exception):
+    """Base of every expected failure; `exit_code` is the CLI contract."""
+
+    exit_code = BAD_INPUT
+
+    def __init__(self, message: str, *, path: str | Path | None = None,
+                 line: int | None = None, column: int | None = None) -> None:
+        self.path = str(path) if path is not None else None
+        self.line = line
+        self.column = column
+        self.detail = " ".join(str(message).split())  # always one line
+        super().__init__(self.detail)
+
+    def __str__(self) -> str:
+        where = ""
+        if self.path:
+            where = self.path
+            if self.line is not None:
+                where += f":{self.line}"
+                if self.column is not None:
+                    where += f":{self.column}"
+            where += ": "
+        return where + self.detail
+
+
+class BadInputError(CarnkError):
+    """Unparseable or ill-formed input, bad usage, unknown names (exit 2)."""
+
+    exit_code = BAD_INPUT
+
+
+class NotConformingError(CarnkError):
+    """Data violates the shapes, or a quality check returned rows (exit 1)."""
+
+    exit_code = NOT_CONFORMING
+
+
+class ReasonerError(CarnkError):
+    """No Java, an inconsistent ontology, unsatisfiable classes (exit 3)."""
+
+    exit_code = REASONER
+
+
+class RefusedError(CarnkError):
+    """Refused for safety: network, file access, an update in a query (exit 4)."""
+
+    exit_code = REFUSED
+
+
+class QueryTimeoutError(CarnkError):
+    """A query ran past its time limit (exit 5)."""
+
+    exit_code = TIMEOUT
+
+
+class RemoteStoreError(CarnkError):
+    """A remote triple store was unreachable or answered with an error (exit 6)."""
+
+    exit_code = REMOTE
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """The exit code the CLI contract gives an exception."""
+    if isinstance(exc, CarnkError):
+        return exc.exit_code
+    if isinstance(exc, KeyboardInterrupt):
+        return 130
+    return 70  # EX_SOFTWARE: a bug, not a user error

@@ -1,0 +1,62 @@
+"""Every IRI base, prefix and named-graph name of the project, in one place.
+
+Nothing else in the package spells out an IRI: change a base here and every
+module, export and store follows.
+"""
+from __future__ import annotations
+
+BASE = "https://w3id.org/carnk/"
+CARNK = BASE                      # terms: classes and properties
+KG = BASE + "kg/"                 # individuals and claims
+SHAPES = BASE + "shapes/"         # SHACL shapes
+ONTOLOGY_IRI = BASE + "ontology"
+GRAPH_BASE = BASE + "graph/"
+SKOLEM_BASE = BASE + ".well-known/genid/"
+
+#: The named graphs of a release, in the order they are built and written.
+GRAPH_NAMES = ("ontology", "kg", "inferred")
+GRAPHS = {name: GRAPH_BASE + name for name in GRAPH_NAMES}
+
+
+def version_iri(version: str) -> str:
+    """The owl:versionIRI of a release: the ontology IRI plus the package version."""
+    return f"{ONTOLOGY_IRI}/{version}"
+
+
+#: Prefixes bound in every serialisation and available to every query.
+PREFIXES: dict[str, str] = {
+    "carnk": CARNK,
+    "carnkkg": KG,
+    "carnksh": SHAPES,
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "owl": "http://www.w3.org/2002/07/owl#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "dcterms": "http://purl.org/dc/terms/",
+    "sh": "http://www.w3.org/ns/shacl#",
+    "obo": "http://purl.obolibrary.org/obo/",
+    "oboInOwl": "http://www.geneontology.org/formats/oboInOwl#",
+    "uniprot": "http://purl.uniprot.org/uniprot/",
+    "cellosaurus": "https://www.cellosaurus.org/",
+    "efo": "http://www.ebi.ac.uk/efo/",
+    "prov": "http://www.w3.org/ns/prov#",
+    "foaf": "http://xmlns.com/foaf/0.1/",
+    "vann": "http://purl.org/vocab/vann/",
+}
+
+#: Namespaces an IRI of the graph may live in (a quality check enforces it).
+ALLOWED_NAMESPACES: tuple[str, ...] = (
+    CARNK,
+    PREFIXES["rdf"], PREFIXES["rdfs"], PREFIXES["owl"], PREFIXES["xsd"],
+    PREFIXES["skos"], PREFIXES["dcterms"], PREFIXES["sh"], PREFIXES["obo"],
+    PREFIXES["oboInOwl"], PREFIXES["uniprot"], PREFIXES["cellosaurus"],
+    PREFIXES["efo"], PREFIXES["prov"], PREFIXES["foaf"], PREFIXES["vann"],
+    "https://doi.org/", "https://pubmed.ncbi.nlm.nih.gov/",
+    "https://clinicaltrials.gov/study/", "https://creativecommons.org/licenses/",
+)
+
+
+def sparql_prologue() -> str:
+    """PREFIX lines for every project prefix, for queries that omit them."""
+    return "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in PREFIXES.items())

@@ -1,0 +1,237 @@
+"""Write a release: six serialisations, byte-identical from build to build.
+
+Determinism comes from two things: blank nodes get canonical labels (a hash
+of their surroundings, so the same graph always names them the same), and
+every serialiser is fed statements in sorted order. Files are written to
+temporary names first and renamed only when every one of them is complete,
+so an error at any point leaves the previous release as it was.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Mapping
+
+from .errors import BadInputError
+from .namespaces import GRAPH_NAMES, GRAPHS, PREFIXES
+
+if TYPE_CHECKING:
+    from rdflib import Dataset, Graph
+
+#: Release file name per format key (the CLI's --format values).
+FORMATS: dict[str, str] = {
+    "ttl": "carnk.ttl", "nt": "carnk.nt", "nq": "carnk.nq",
+    "trig": "carnk.trig", "jsonld": "carnk.jsonld", "owl": "carnk.owl",
+}
+QUAD_FORMATS = ("nq", "trig", "jsonld")
+RDFLIB_FORMAT = {"ttl": "turtle", "nt": "nt", "nq": "nquads", "trig": "trig", "jsonld": "json-ld", "owl": "xml"}
+
+
+def canonical(graph: "Graph") -> "Graph":
+    """A copy of `graph` whose blank nodes carry labels derived from the graph's content.
+
+    Labels are short prefixes of rdflib's canonical hashes; the full hash is
+    used for any prefix that would collide.
+    """
+    from rdflib import BNode, Graph
+    from rdflib.compare import to_canonical_graph
+
+    out = Graph()
+    if not any(isinstance(t, BNode) for tr in graph for t in (tr[0], tr[2])):
+        for t in graph:
+            out.add(t)
+        return out
+    canon = list(to_canonical_graph(graph))
+    ids = sorted({str(t) for tr in canon for t in (tr[0], tr[2]) if isinstance(t, BNode)})
+    short = {i: "b" + i[2:14] for i in ids}
+    if len(set(short.values())) != len(ids):
+        short = {i: i for i in ids}
+    relabel = lambda t: BNode(short[str(t)]) if isinstance(t, BNode) else t  # noqa: E731
+    for s, p, o in sorted(canon, key=lambda tr: tuple(x.n3() for x in tr)):
+        out.add((relabel(s), p, relabel(o)))
+    return out
+
+
+def ox_quads(graphs: Mapping[str, "Graph"], names: Iterable[str]):
+    import pyoxigraph as ox
+
+    from .sources import rdflib_to_ox
+
+    quads = []
+    for name in names:
+        g = ox.NamedNode(GRAPHS[name])
+        quads.extend(ox.Quad(rdflib_to_ox(s), rdflib_to_ox(p), rdflib_to_ox(o), g) for s, p, o in graphs[name])
+    return quads
+
+
+def _sorted_triples(quads) -> list:
+    import pyoxigraph as ox
+
+    unique = {str(ox.Triple(q.subject, q.predicate, q.object)): ox.Triple(q.subject, q.predicate, q.object)
+              for q in quads}
+    return [unique[k] for k in sorted(unique)]
+
+
+def _jsonld_context(context_file: Path | None) -> dict:
+    """The shipped JSON-LD context (inlined, never referenced remotely), or the project prefixes."""
+    if context_file is not None and context_file.is_file():
+        ctx = json.loads(context_file.read_text(encoding="utf-8"))
+        return ctx.get("@context", ctx)
+    return dict(PREFIXES)
+
+
+def as_dataset(graphs: Mapping[str, "Graph"], names: Iterable[str] = GRAPH_NAMES) -> "Dataset":
+    """An rdflib Dataset holding the named graphs, statements added in sorted order."""
+    from rdflib import Dataset, URIRef
+
+    ds = Dataset()
+    for p, iri in PREFIXES.items():
+        ds.bind(p, iri)
+    for name in names:
+        g = ds.graph(URIRef(GRAPHS[name]))
+        for t in sorted(graphs[name], key=lambda tr: tuple(x.n3() for x in tr)):
+            g.add(t)
+    return ds
+
+
+def serialize(graphs: Mapping[str, "Graph"], fmt: str, names: Iterable[str] = GRAPH_NAMES,
+              context_file: Path | None = None) -> bytes:
+    """One release file's bytes. Triple formats carry the union of `names`; quad formats keep them apart."""
+    import pyoxigraph as ox
+
+    names = tuple(names)
+    if fmt not in FORMATS:
+        raise BadInputError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
+    quads = ox_quads(graphs, names)
+    if fmt == "nq":
+        lines = sorted(ox.serialize(quads, format=ox.RdfFormat.N_QUADS).decode("utf-8").splitlines())
+        return ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
+    if fmt == "nt":
+        lines = sorted(ox.serialize(_sorted_triples(quads), format=ox.RdfFormat.N_TRIPLES)
+                       .decode("utf-8").splitlines())
+        return ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
+    if fmt == "ttl":
+        return _sorted_prefixes(ox.serialize(_sorted_triples(quads), format=ox.RdfFormat.TURTLE, prefixes=PREFIXES))
+    if fmt == "trig":
+        ordered = sorted(quads, key=lambda q: (str(q.graph_name), str(q.subject), str(q.predicate), str(q.object)))
+        return _sorted_prefixes(ox.serialize(ordered, format=ox.RdfFormat.TRIG, prefixes=PREFIXES))
+    if fmt == "owl":
+        return ox.serialize(_sorted_triples(quads), format=ox.RdfFormat.RDF_XML, prefixes=PREFIXES)
+    # JSON-LD: rdflib compacts with the shipped context; keys sorted for stable bytes.
+    ds = as_dataset(graphs, names)
+    text = ds.serialize(format="json-ld", context=_jsonld_context(context_file), auto_compact=True)
+    return (json.dumps(_stable_json(json.loads(text)), indent=1, sort_keys=True, ensure_ascii=False)
+            + "\n").encode("utf-8")
+
+
+def _stable_json(node, ordered: bool = False):
+    """JSON-LD with every unordered array sorted (rdflib emits nodes in hash order).
+
+    Arrays under @list are RDF collections whose order is meaning, so they keep it.
+    """
+    if isinstance(node, dict):
+        return {k: _stable_json(v, ordered=(k == "@list")) for k, v in node.items()}
+    if isinstance(node, list):
+        items = [_stable_json(v) for v in node]
+        return items if ordered else sorted(items, key=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False))
+    return node
+
+
+def _sorted_prefixes(data: bytes) -> bytes:
+    """Put a Turtle/TriG header's @prefix lines in alphabetical order (the serialiser's order is a hash map's)."""
+    lines = data.split(b"\n")
+    n = 0
+    while n < len(lines) and lines[n].startswith(b"@prefix "):
+        n += 1
+    return b"\n".join(sorted(lines[:n]) + lines[n:])
+
+
+def parse_release_bytes(data: bytes, fmt: str) -> "Dataset":
+    """Parse a release file back into an rdflib Dataset (for round-trip checks and diffs)."""
+    from rdflib import Dataset
+
+    ds = Dataset()
+    ds.parse(data=data, format=RDFLIB_FORMAT[fmt])
+    return ds
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def write_files(directory: Path, files: Mapping[str, bytes]) -> None:
+    """Write every file to a temporary name in `directory`, then rename them all into place.
+
+    If any write fails, the temporaries are removed and no file is replaced.
+    """
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise BadInputError(f"cannot create output directory: {e.strerror}", path=directory) from None
+    temps: list[tuple[str, Path]] = []
+    try:
+        for name, data in files.items():
+            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
+            temps.append((name, Path(tmp)))
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a release is for everyone to read
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+    except OSError as e:
+        for _, tmp in temps:
+            tmp.unlink(missing_ok=True)
+        raise BadInputError(f"cannot write release: {e.strerror}", path=directory) from None
+    for name, tmp in temps:
+        os.replace(tmp, directory / name)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write one file atomically (temporary file in the same folder, then rename)."""
+    write_files(path.parent, {path.name: data})
+
+
+@dataclass
+class ReleaseFiles:
+    """The bytes of every file of a release, keyed by file name."""
+
+    files: dict[str, bytes]
+
+    def digests(self) -> dict[str, str]:
+        return {name: sha256(data) for name, data in sorted(self.files.items())}
+
+
+def render_release(graphs: Mapping[str, "Graph"], context_file: Path | None = None) -> ReleaseFiles:
+    """Serialise the release in every format (nothing is written yet)."""
+    return ReleaseFiles({FORMATS[f]: serialize(graphs, f, GRAPH_NAMES, context_file) for f in FORMATS})
+
+
+def read_release_graphs(dist: Path) -> dict[str, "Graph"]:
+    """The named graphs of a built release, read back from its N-Quads file."""
+    import pyoxigraph as ox
+    from rdflib import Graph
+
+    from .sources import ox_to_rdflib
+
+    graphs = {name: Graph() for name in GRAPH_NAMES}
+    by_iri = {GRAPHS[name]: graphs[name] for name in GRAPH_NAMES}
+    for q in ox.parse(path=str(dist / FORMATS["nq"]), format=ox.RdfFormat.N_QUADS):
+        g = by_iri.get(getattr(q.graph_name, "value", None))
+        if g is not None:
+            g.add((ox_to_rdflib(q.subject), ox_to_rdflib(q.predicate), ox_to_rdflib(q.object)))
+    return graphs
+
+
+def export_graph(dist: Path, fmt: str, names: Iterable[str], context_file: Path | None = None) -> bytes:
+    """Serialise some of a built release's named graphs in one format."""
+    return serialize(read_release_graphs(dist), fmt, tuple(names), context_file)

@@ -1,0 +1,62 @@
+"""The embedded Oxigraph store in dist/store: fill it from a build, open it, query it.
+
+This module imports only pyoxigraph, so the query path stays light. A rebuild
+fills a new folder and swaps it in by renaming, so a reader never sees a
+half-filled store and a failed rebuild leaves the old one in place.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Iterable
+
+from .errors import BadInputError
+
+STORE_DIR = "store"
+
+
+def fill_store(dist: Path, quads: Iterable, name: str = STORE_DIR) -> Path:
+    """Build a store holding `quads` beside the old one, then replace the old one."""
+    import pyoxigraph as ox
+
+    target = dist / name
+    fresh = dist / f".{name}.new-{os.getpid()}"
+    old = dist / f".{name}.old-{os.getpid()}"
+    shutil.rmtree(fresh, ignore_errors=True)
+    try:
+        store = ox.Store(str(fresh))
+        store.bulk_extend(quads)
+        store.flush()
+        store.optimize()
+        del store
+    except OSError as e:
+        shutil.rmtree(fresh, ignore_errors=True)
+        raise BadInputError(f"cannot write the embedded store: {e}", path=fresh) from None
+    except BaseException:
+        shutil.rmtree(fresh, ignore_errors=True)
+        raise
+    if target.exists():
+        os.replace(target, old)
+    os.replace(fresh, target)
+    shutil.rmtree(old, ignore_errors=True)
+    return target
+
+
+def open_store(dist: Path, name: str = STORE_DIR):
+    """Open the built store read-only (several readers may share it)."""
+    import pyoxigraph as ox
+
+    path = dist / name
+    if not path.is_dir():
+        raise BadInputError("no built store: run `carnk-graph build` first", path=path)
+    try:
+        return ox.Store.read_only(str(path))
+    except OSError as e:
+        raise BadInputError(f"cannot open the embedded store: {e}", path=path) from None
+
+
+def count_per_graph(store) -> dict[str, int]:
+    """Triples per named graph, by IRI."""
+    res = store.query("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
+    return {sol["g"].value: int(sol["n"].value) for sol in res}
