@@ -112,6 +112,24 @@ def cmd_stats(args) -> int:
     return 0
 
 
+# -- query (owner: queries.py) ------------------------------------------------------------------------
+
+def cmd_query(args) -> int:
+    raise BadInputError("query: being implemented in queries.py")
+
+
+# -- load (owner: remote.py) --------------------------------------------------------------------------
+
+def cmd_load(args) -> int:
+    raise BadInputError("load: being implemented in remote.py")
+
+
+# -- serve (owner: serve.py) --------------------------------------------------------------------------
+
+def cmd_serve(args) -> int:
+    raise BadInputError("serve: being implemented in serve.py")
+
+
 # -- parser ------------------------------------------------------------------------------------------
 
 def make_parser() -> argparse.ArgumentParser:
@@ -146,6 +164,32 @@ def make_parser() -> argparse.ArgumentParser:
     e.add_argument("--graph", choices=GRAPH_CHOICES, default="all")
     e.add_argument("-o", "--output", metavar="FILE", help="output file (default: stdout)")
     e.set_defaults(func=cmd_export)
+
+    q = sub.add_parser("query", parents=[common], help="run a saved query (or a .rq file) on the built graph")
+    q.add_argument("name", nargs="?", help="saved query name, or a path to a .rq file")
+    q.add_argument("--list", action="store_true", help="list the saved queries")
+    q.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="bind a query parameter")
+    q.add_argument("--format", choices=("table", "csv", "tsv", "json"), default="table")
+    q.add_argument("--engine", choices=("oxigraph", "rdflib"), default="oxigraph")
+    q.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS", help="stop a query after this long (exit 5)")
+    q.set_defaults(func=cmd_query)
+
+    ld = sub.add_parser("load", parents=[common], help="load the release into a remote triple store")
+    ld.add_argument("--endpoint", required=True, metavar="URL", help="SPARQL query endpoint (and update endpoint unless --update)")
+    ld.add_argument("--update", metavar="URL", help="SPARQL 1.1 Update endpoint, when it differs from --endpoint")
+    ld.add_argument("--gsp", metavar="URL", help="SPARQL 1.1 Graph Store Protocol endpoint")
+    ld.add_argument("--graph", choices=GRAPH_CHOICES, action="append", help="graph(s) to load (default: all)")
+    ld.add_argument("--graph-prefix", metavar="IRI", help="put the graphs under this IRI prefix instead of https://w3id.org/carnk/graph/")
+    ld.add_argument("--user")
+    ld.add_argument("--password")
+    ld.add_argument("--auth", choices=("basic", "digest"), default="basic")
+    ld.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="connect and read timeout per request")
+    ld.add_argument("--dry-run", action="store_true", help="show what would be sent, send nothing")
+    ld.set_defaults(func=cmd_load)
+
+    sv = sub.add_parser("serve", parents=[common], help="serve the built store read-only on 127.0.0.1")
+    sv.add_argument("--port", type=int, default=7878)
+    sv.set_defaults(func=cmd_serve)
 
     s = sub.add_parser("stats", parents=[common], help="counts of the built release")
     s.set_defaults(func=cmd_stats)
