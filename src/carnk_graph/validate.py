@@ -81,10 +81,14 @@ def check_shapes_safe(shapes: "Graph") -> None:
                                    f"(sh:{prop}); shapes may only read the data graph")
 
 
+_BY_LENGTH = sorted(PREFIXES.items(), key=lambda kv: -len(kv[1]))
+
+
 def _short(term) -> str:
+    """A prefixed name (longest matching namespace first), else <IRI>, else the literal text."""
     s = str(term)
-    for p, iri in PREFIXES.items():
-        if s.startswith(iri) and len(s) > len(iri):
+    for p, iri in _BY_LENGTH:
+        if s.startswith(iri) and len(s) > len(iri) and "/" not in s[len(iri):]:
             return f"{p}:{s[len(iri):]}"
     return f"<{s}>" if s.startswith(("http", "urn", "file")) else s
 
