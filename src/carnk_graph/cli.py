@@ -115,7 +115,19 @@ def cmd_stats(args) -> int:
 # -- query (owner: queries.py) ------------------------------------------------------------------------
 
 def cmd_query(args) -> int:
-    raise BadInputError("query: being implemented in queries.py")
+    from . import queries
+
+    if args.list:
+        from .sources import find_project
+        sys.stdout.write(queries.list_catalogue(find_project(args.root).queries))
+        return 0
+    if not args.name:
+        raise BadInputError("query: give a saved query name, a .rq file, or --list")
+    sys.stdout.write(queries.run_query(args.name, params=args.param, fmt=args.format, engine=args.engine,
+                                       timeout=args.timeout, root=args.root, dist=args.dist,
+                                       progress=_progress(args)))
+    sys.stdout.flush()
+    return 0
 
 
 # -- load (owner: remote.py) --------------------------------------------------------------------------
