@@ -220,8 +220,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     import logging
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.ERROR, format="%(name)s: %(message)s")
+    from .safety import guard_for
     try:
-        return args.func(args)
+        with guard_for(args):  # no network unless --allow-network (load: its endpoint; serve: loopback)
+            return args.func(args)
     except CarnkError as exc:
         if args.debug:
             raise

@@ -7,7 +7,6 @@ LOAD before anything runs: a shape must never reach the network or a file.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -65,20 +64,22 @@ class ValidationResult:
         return "\n".join([head, *(f.line() for f in self.findings)]) + "\n"
 
 
-_UNSAFE_SPARQL = re.compile(r"\b(SERVICE|FROM|LOAD|INSERT|DELETE|CLEAR|DROP|CREATE)\b", re.IGNORECASE)
-
-
 def check_shapes_safe(shapes: "Graph") -> None:
-    """Refuse SPARQL-based constraints or rules that could reach out of the graph."""
+    """Refuse SPARQL-based constraints or rules that could reach out of the graph or change it.
+
+    The check parses the SPARQL (see safety.sparql_refusal), so `?from` or a
+    literal "DELETE" pass while `SERVI\\u0043E` or `SERVICE:x` do not.
+    """
     from rdflib import URIRef
 
+    from .safety import sparql_refusal
+
     for prop in ("select", "ask", "construct", "update"):
-        for node, text in shapes.subject_objects(URIRef(SH + prop)):
-            stripped = re.sub(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|<[^>\s]*>|#[^\n]*', " ", str(text))
-            m = _UNSAFE_SPARQL.search(stripped)
-            if m:
-                raise RefusedError(f"shape {_short(node)} uses {m.group(1).upper()} in its SPARQL "
-                                   f"(sh:{prop}); shapes may only read the data graph")
+        for node, text in sorted(shapes.subject_objects(URIRef(SH + prop))):
+            keyword = sparql_refusal(str(text))
+            if keyword:
+                raise RefusedError(f"shape {_short(node)} uses {keyword} in its SPARQL "
+                                   f"(sh:{prop}); shapes may only read the data graph, refused before running")
 
 
 _BY_LENGTH = sorted(PREFIXES.items(), key=lambda kv: -len(kv[1]))
@@ -129,7 +130,10 @@ def validate(data: "Graph", shapes: "Graph", ontology: "Graph") -> ValidationRes
     """Validate `data` against `shapes` with `ontology` mixed in; inputs are never changed."""
     import pyshacl
 
+    from .safety import disable_rdflib_loading
+
     check_shapes_safe(shapes)
+    disable_rdflib_loading()  # a shape's FROM could otherwise make rdflib read a file
     _conforms, report, _text = pyshacl.validate(
         data, shacl_graph=shapes, ont_graph=ontology, inference="none",
         advanced=True, allow_warnings=True, abort_on_first=False, inplace=False,

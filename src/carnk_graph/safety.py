@@ -1,0 +1,304 @@
+"""The network guard, and the check that keeps SPARQL inside the graph.
+
+A knowledge-graph build reads curators' files and runs other people's shapes
+and queries; none of them may reach the network or the local file system
+unless the user asks. Parsers are configured not to fetch (see sources.py),
+but libraries change and a forgotten code path is enough, so the guard works
+one level lower: a `sys.addaudithook` hook sees every `socket.connect`,
+`socket.getaddrinfo` and `urllib.Request` in the process and, while a guard is
+active, refuses those the policy does not allow by raising `RefusedError`.
+
+Audit hooks cannot be removed, so the hook is installed once and does nothing
+unless a `network_guard()` is active. Libraries sometimes catch broad
+exceptions (rdflib's SPARQL graph loader tries four parsers in turn and
+swallows each failure), so a refusal is also remembered and re-raised when the
+guard closes: a swallowed refusal still ends the command with exit 4.
+"""
+from __future__ import annotations
+
+import re
+import socket
+import sys
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator
+from urllib.parse import urlsplit
+
+from .errors import RefusedError
+
+#: Audit events that mean "about to talk to another machine".
+NETWORK_EVENTS = frozenset({
+    "socket.connect", "socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyname_ex",
+    "socket.gethostbyaddr", "socket.sendto", "socket.sendmsg", "urllib.Request", "http.client.connect",
+})
+
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One network operation seen by the hook: the audit event and where it was going."""
+
+    event: str
+    target: str
+    allowed: bool
+
+
+@dataclass
+class Guard:
+    """An active policy: allow everything, or only some hosts; records every attempt."""
+
+    allow_all: bool = False
+    hosts: frozenset[str] = frozenset()
+    attempts: list[Attempt] = field(default_factory=list)
+
+    @property
+    def refused(self) -> list[Attempt]:
+        return [a for a in self.attempts if not a.allowed]
+
+    def allows(self, host: str | None) -> bool:
+        if self.allow_all:
+            return True
+        return host is not None and host.strip("[]").lower() in self.hosts
+
+
+_lock = threading.Lock()
+_stack: list[Guard] = []
+_installed = False
+
+
+def _target(event: str, args: tuple) -> tuple[str | None, str]:
+    """(host to check, printable target) of an audit event, or (None, "") when it is not a network one."""
+    if event in ("socket.connect", "socket.sendto", "socket.sendmsg"):
+        sock, address = args[0], args[-1]
+        family = getattr(sock, "family", None)
+        if family is not None and family not in (socket.AF_INET, socket.AF_INET6):
+            return None, ""  # a Unix socket or netlink: local IPC, not the network
+        if isinstance(address, tuple) and address:
+            return str(address[0]), f"{address[0]}:{address[1]}" if len(address) > 1 else str(address[0])
+        return None, ""
+    if event == "urllib.Request":
+        url = str(args[0])
+        parts = urlsplit(url)
+        if parts.scheme in ("http", "https", "ftp"):
+            return parts.hostname or "", url
+        return parts.hostname or "", url  # file: and data: URLs are refused too unless all is allowed
+    if event == "http.client.connect":
+        return str(args[1]), f"{args[1]}:{args[2]}"
+    if event in ("socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyname_ex", "socket.gethostbyaddr"):
+        host = args[0]
+        if isinstance(host, bytes):
+            host = host.decode("ascii", "replace")
+        return (str(host) if host is not None else ""), str(host)
+    return None, ""
+
+
+def _hook(event: str, args: tuple) -> None:
+    """The audit hook: cheap when no guard is active (one set lookup and a list check)."""
+    if event not in NETWORK_EVENTS or not _stack:
+        return
+    host, target = _target(event, args)
+    if host is None:
+        return
+    with _lock:
+        guards = list(_stack)
+    if not guards:
+        return
+    allowed = guards[-1].allows(host)
+    attempt = Attempt(event, target, allowed)
+    for g in guards:
+        g.attempts.append(attempt)
+    if not allowed:
+        raise RefusedError(_refusal_message(attempt))
+
+
+def _refusal_message(attempt: Attempt) -> str:
+    return (f"network access refused ({attempt.event} to {attempt.target}); nothing is fetched "
+            "unless you pass --allow-network")
+
+
+def install() -> None:
+    """Install the audit hook (once per process); switch off rdflib's graph loading if rdflib is loaded.
+
+    rdflib is not imported here (the oxigraph query path never loads it); code
+    that runs rdflib SPARQL calls disable_rdflib_loading() itself (validate.py).
+    """
+    global _installed
+    if "rdflib.plugins.sparql" in sys.modules:
+        disable_rdflib_loading()
+    if _installed:
+        return
+    with _lock:
+        if not _installed:
+            sys.addaudithook(_hook)
+            _installed = True
+
+
+def disable_rdflib_loading() -> None:
+    """Never let an rdflib SPARQL query load `FROM <...>` graphs from files or URLs.
+
+    With SPARQL_LOAD_GRAPHS off, FROM names a graph already in the dataset and
+    nothing is read. The package never needs it on, so it stays off.
+    """
+    import rdflib.plugins.sparql as rdflib_sparql
+
+    rdflib_sparql.SPARQL_LOAD_GRAPHS = False
+
+
+def resolve_hosts(hosts: Iterable[str]) -> frozenset[str]:
+    """The names and the addresses they resolve to (connect() sees addresses, not names).
+
+    Called before the guard is entered, so the lookups themselves are not refused.
+    """
+    out: set[str] = set()
+    for h in hosts:
+        if not h:
+            continue
+        h = h.strip("[]").lower()
+        out.add(h)
+        try:
+            for info in socket.getaddrinfo(h, None):
+                out.add(str(info[4][0]).lower())
+        except (OSError, UnicodeError):
+            pass  # unresolvable: the connection will fail on its own, with the store's error
+    return frozenset(out)
+
+
+@contextmanager
+def network_guard(allowed: bool = False, hosts: Iterable[str] = ()) -> Iterator[Guard]:
+    """Refuse network access inside the block, except to `hosts` (or everything if `allowed`).
+
+    Yields the Guard so a caller (a test) can read the attempts it recorded.
+    A refusal that a library swallowed is raised when the block ends.
+    """
+    install()
+    guard = Guard(allow_all=allowed, hosts=resolve_hosts(hosts))
+    with _lock:
+        _stack.append(guard)
+    try:
+        yield guard
+    except RefusedError:
+        raise
+    except Exception as exc:
+        refused = guard.refused
+        if refused:  # the library turned our refusal into its own error: say what really happened
+            raise RefusedError(_refusal_message(refused[0])) from exc
+        raise
+    finally:
+        with _lock:
+            _stack.remove(guard)
+    if guard.refused:
+        raise RefusedError(_refusal_message(guard.refused[0]))
+
+
+def hosts_of(urls: Iterable[str | None]) -> frozenset[str]:
+    """Host names of the given URLs (None and empty ones skipped)."""
+    out = set()
+    for u in urls:
+        if u:
+            host = urlsplit(u).hostname
+            if host:
+                out.add(host.lower())
+    return frozenset(out)
+
+
+#: Commands that never need the network unless the user passes --allow-network.
+OFFLINE_COMMANDS = frozenset({"build", "validate", "query", "export", "stats"})
+
+
+def guard_for(args) -> "contextmanager[Guard]":
+    """The guard a CLI command runs under.
+
+    build / validate / query / export / stats: nothing, unless --allow-network.
+    load: only the hosts of its --endpoint / --update / --gsp URLs.
+    serve: only the loopback interface it binds to.
+    """
+    allow = bool(getattr(args, "allow_network", False))
+    command = getattr(args, "command", None)
+    if command == "load":
+        urls = (getattr(args, "endpoint", None), getattr(args, "update", None), getattr(args, "gsp", None))
+        return network_guard(allowed=allow, hosts=hosts_of(urls))
+    if command == "serve":
+        return network_guard(allowed=allow, hosts=LOOPBACK)
+    return network_guard(allowed=allow)
+
+
+# -- SPARQL that stays inside the graph ---------------------------------------------------------------
+
+_UNICODE_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})")
+# Order matters: long strings before short ones, so a quote inside """...""" does not open a string.
+_SPARQL_NOISE = re.compile(
+    r'"""(?:[^"\\]|\\.|"(?!""))*"""'
+    r"|'''(?:[^'\\]|\\.|'(?!''))*'''"
+    r'|"(?:[^"\\\n]|\\.)*"'
+    r"|'(?:[^'\\\n]|\\.)*'"
+    r'|<[^<>"{}|^`\\\s]*>'
+    r"|#[^\n]*"
+    r"|[?$][\w\u00b7\u0300-\u036f\u203f-\u2040]+")
+#: Keywords that read outside the data (SERVICE, FROM, LOAD) or change it (the update forms).
+UNSAFE_KEYWORDS = ("SERVICE", "FROM", "LOAD", "INSERT", "DELETE", "CLEAR", "DROP", "CREATE",
+                   "ADD", "MOVE", "COPY", "WITH", "USING")
+# Not preceded by a word character or ':' (ex:from is a name); "service:x" still counts, because
+# SPARQL's tokenizer reads `SERVICE:x { }` as the keyword SERVICE followed by the name :x.
+_UNSAFE = re.compile(r"(?<![\w:])(" + "|".join(UNSAFE_KEYWORDS) + r")(?!\w)", re.IGNORECASE)
+
+
+def _expand_escapes(text: str) -> str:
+    """SPARQL applies \\uXXXX escapes to the whole query text before parsing; so must the check."""
+    def expand(m: re.Match) -> str:
+        try:
+            return chr(int(m.group(1) or m.group(2), 16))
+        except (ValueError, OverflowError):
+            return m.group(0)
+    return _UNICODE_ESCAPE.sub(expand, text)
+
+
+def _walk(node) -> Iterator[tuple[str, object]]:
+    """Every (name or key, value) pair of an rdflib SPARQL parse tree."""
+    from rdflib.plugins.sparql.parserutils import CompValue
+
+    if isinstance(node, CompValue):
+        yield node.name, node
+        for key, value in node.items():
+            yield key, value
+            yield from _walk(value)
+    elif isinstance(node, (list, tuple)) or type(node).__name__ == "ParseResults":
+        for item in node:
+            yield from _walk(item)
+
+
+def _refusal_in_tree(tree) -> str | None:
+    for key, value in _walk(tree):
+        if key == "ServiceGraphPattern":
+            return "SERVICE"
+        if key == "datasetClause" and value:
+            return "FROM"
+    return None
+
+
+def sparql_refusal(text: str) -> str | None:
+    """The first construct that would let this SPARQL leave the graph or change it, else None.
+
+    The text is parsed with rdflib's SPARQL grammar (the engine that runs shapes)
+    and its tree searched for SERVICE and FROM; text that parses as an update is
+    refused whole. Text that parses as neither is checked word by word, after
+    removing strings, IRIs, comments and variables, so that "DELETE" in a literal
+    or `?from` is not mistaken for a keyword.
+    """
+    from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
+
+    text = _expand_escapes(text)
+    try:
+        return _refusal_in_tree(parseQuery(text))
+    except Exception:  # noqa: BLE001 - pyparsing raises several types; not a query, try an update
+        pass
+    try:
+        update = parseUpdate(text)
+    except Exception:  # noqa: BLE001
+        update = None
+    if update is not None and update.get("request"):
+        name = str(update["request"][0].name)  # InsertData, DeleteWhere, Modify, Load, Clear, ...
+        return {"Modify": "DELETE/INSERT"}.get(name, re.sub(r"(Data|Where)$", "", name).upper())
+    m = _UNSAFE.search(_SPARQL_NOISE.sub(" ", text))
+    return m.group(1).upper() if m else None
