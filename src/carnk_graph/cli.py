@@ -142,6 +142,22 @@ def cmd_serve(args) -> int:
     raise BadInputError("serve: being implemented in serve.py")
 
 
+# -- docs (owner: docs.py) ---------------------------------------------------------------------------
+
+def cmd_docs(args) -> int:
+    from .docs import build_docs
+
+    result = build_docs(args.root, args.dist, update_readme_figure=args.update_readme_figure,
+                        **({"construct": args.construct} if args.construct else {}))
+    for w in result.warnings:
+        _err(f"warning: {w}")
+    print(f"documentation of {result.terms} terms in {result.directory / 'index.html'}"
+          f" (diagrams: {', '.join(f for f in result.files if not f.endswith('.html'))})")
+    if result.figure_dir is not None:
+        print(f"README figure updated in {result.figure_dir}")
+    return 0
+
+
 # -- parser ------------------------------------------------------------------------------------------
 
 def make_parser() -> argparse.ArgumentParser:
@@ -202,6 +218,12 @@ def make_parser() -> argparse.ArgumentParser:
     sv = sub.add_parser("serve", parents=[common], help="serve the built store read-only on 127.0.0.1")
     sv.add_argument("--port", type=int, default=7878)
     sv.set_defaults(func=cmd_serve)
+
+    dc = sub.add_parser("docs", parents=[common], help="write the HTML documentation and diagrams to dist/docs/")
+    dc.add_argument("--update-readme-figure", action="store_true",
+                    help="also rewrite docs/overview.{dot,svg,png} in the clone (the README's figure)")
+    dc.add_argument("--construct", metavar="IRI", help="the CAR construct to draw (default: Liu et al. 2020's)")
+    dc.set_defaults(func=cmd_docs)
 
     s = sub.add_parser("stats", parents=[common], help="counts of the built release")
     s.set_defaults(func=cmd_stats)
