@@ -213,6 +213,10 @@ def parse_quads(path: str | Path, fmt: str | None = None, data: bytes | None = N
     try:
         quads = list(ox.parse(data, format=_ox_format(fmt)))
     except SyntaxError as e:
+        if fmt == "jsonld" and ("remote context" in str(e).lower() or "LoadDocumentCallback" in str(e)):
+            # a remote @context the text check above did not see (e.g. a \u0040context key)
+            raise RefusedError("JSON-LD with a remote @context is refused (it would be fetched "
+                               "over the network); inline the context", path=p) from None
         raise _syntax_error(e, p) from None
     except (ValueError, OSError) as e:
         raise BadInputError(f"cannot parse: {e}", path=p) from None
