@@ -1,0 +1,188 @@
+"""The Python API for notebooks: `import carnk_graph as ck; ck.query("construct-domains-in-order")`.
+
+Four calls cover what the command line does, returning Python values instead
+of printing: `load()` the built dataset, `query()` a saved question as rows of
+dicts, `validate()` a graph against the shapes, `export()` the release in one
+format as bytes. Each builds first, transparently, when the sources changed
+since the last build (the same rule as the CLI), and raises the package's typed
+errors (`carnk_graph.errors.CarnkError` and subclasses) on bad input.
+
+pandas is optional: `query(...).to_dataframe()` imports it only when called.
+"""
+from __future__ import annotations
+
+import datetime
+import decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable
+
+from .errors import BadInputError
+from .namespaces import GRAPH_NAMES
+
+if TYPE_CHECKING:
+    from rdflib import Dataset, Graph
+
+    from .validate import ValidationResult
+
+__all__ = ["load", "query", "validate", "export", "Rows"]
+
+
+class Rows(list):
+    """A query's answer: a list of dicts (variable -> Python value), in the query's order.
+
+    IRIs come back as `str`, typed literals as their Python value (int, float,
+    Decimal, bool, datetime.date, ...), other literals as `str`, unbound as None.
+    `variables` keeps the column order; `to_dataframe()` needs pandas.
+    """
+
+    def __init__(self, rows: Iterable[dict] = (), variables: Iterable[str] = ()) -> None:
+        super().__init__(rows)
+        self.variables = list(variables)
+
+    def to_dataframe(self):
+        """The rows as a pandas DataFrame, columns in the query's order."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("Rows.to_dataframe() needs pandas, which carnk-graph does not install: "
+                              "pip install pandas") from None
+        return pd.DataFrame(list(self), columns=self.variables)
+
+    def column(self, name: str) -> list:
+        """One column's values, in row order."""
+        if name not in self.variables:
+            raise KeyError(f"no column {name!r} (columns: {', '.join(self.variables)})")
+        return [row.get(name) for row in self]
+
+
+def _paths(root: str | Path | None, dist: str | Path | None):
+    from .build import ensure_built
+    return ensure_built(root, dist)
+
+
+def load(root: str | Path | None = None, dist: str | Path | None = None) -> "Dataset":
+    """The built release as an rdflib Dataset with three named graphs
+    (https://w3id.org/carnk/graph/{ontology,kg,inferred}), building first if needed.
+
+    Its default graph is the union of the three (`default_union`), so
+    `ds.query("SELECT ...")` sees everything and `GRAPH <...>` picks one.
+    """
+    from .release import as_dataset, read_release_graphs
+
+    _, out = _paths(root, dist)
+    ds = as_dataset(read_release_graphs(out))
+    ds.default_union = True
+    return ds
+
+
+def _param_text(value: Any) -> str:
+    """A keyword argument as the KEY=VALUE text the query runner binds (IRIs in <>, booleans lower-case)."""
+    from rdflib import Literal, URIRef
+
+    if isinstance(value, URIRef):
+        return f"<{value}>"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Literal):
+        return str(value)
+    if isinstance(value, (int, float, decimal.Decimal, str, datetime.date)):
+        return value.isoformat() if isinstance(value, datetime.date) else str(value)
+    raise BadInputError(f"query parameter value {value!r} is not a string, number, date or IRI")
+
+
+def _python_value(term) -> Any:
+    """A query result term as a plain Python value."""
+    if term is None:
+        return None
+    if term.kind == "uri":
+        return term.value
+    if term.kind == "bnode":
+        return "_:" + term.value
+    if term.lang or not term.datatype or term.datatype.endswith("#string"):
+        return term.value
+    from rdflib import Literal, URIRef
+
+    value = Literal(term.value, datatype=URIRef(term.datatype)).toPython()
+    return term.value if isinstance(value, Literal) else value
+
+
+def query(name: str, *, root: str | Path | None = None, dist: str | Path | None = None,
+          engine: str = "oxigraph", timeout: float | None = None, **params: Any) -> "Rows | bool":
+    """Run a saved query (`queries/<name>.rq`, or a path to a .rq file) with keyword parameters.
+
+    `query("construct-domains-in-order", construct="carnkkg:liu2020-car")` binds the
+    query's declared parameter `construct` (prefixed names, <IRIs>, URIRefs, numbers
+    and dates are accepted as the header declares). Returns `Rows` for SELECT, a bool for ASK.
+    """
+    from . import queries as q
+    from .sources import find_project
+
+    paths = find_project(root)
+    saved = q.resolve(name, paths.queries)
+    q.check_read_only(saved.text, saved.path)
+    _, out = _paths(root, dist)
+    eng = q.open_engine(engine, out)
+    raw = [f"{k}={_param_text(v)}" for k, v in params.items()]
+    result = q.execute(saved, eng, raw, q.DEFAULT_TIMEOUT if timeout is None else timeout)
+    if result.boolean is not None:
+        return result.boolean
+    rows = [{v: _python_value(t) for v, t in zip(result.variables, row)} for row in result.rows]
+    return Rows(rows, result.variables)
+
+
+def validate(graph: "Graph | str | Path | None" = None, *, root: str | Path | None = None,
+             dist: str | Path | None = None, with_kg: bool = False) -> "ValidationResult":
+    """Check data against the project's SHACL shapes (with the ontology, as the build does).
+
+    `graph` is an rdflib Graph or a path to an RDF file (parsed strictly); None checks
+    the built knowledge graph and its inferences. `with_kg=True` adds the shipped
+    knowledge graph to your data, so it may point at the individuals the graph names.
+    Returns the `carnk_graph.validate.ValidationResult` (`.conforms`, `.findings`, `.text()`).
+    """
+    from rdflib import Graph
+
+    from .sources import find_project, load_sources, parse_graph
+    from .validate import validate as run_shacl
+
+    paths = find_project(root)
+    src = load_sources(paths)
+    if graph is None:
+        from .release import read_release_graphs
+
+        _, out = _paths(root, dist)
+        built = read_release_graphs(out)
+        data = built["kg"] + built["inferred"]
+    elif isinstance(graph, (str, Path)):
+        data = parse_graph(graph)
+    elif isinstance(graph, Graph):
+        data = Graph()
+        for t in graph.triples((None, None, None)):  # a Dataset's default union too
+            data.add(t)
+    else:
+        raise BadInputError(f"validate() takes an rdflib Graph or a file path, not {type(graph).__name__}")
+    if with_kg:
+        data += src.kg
+    return run_shacl(data, src.shapes, src.ontology)
+
+
+def export(format: str, graphs: Iterable[str] | str = GRAPH_NAMES, *, root: str | Path | None = None,
+           dist: str | Path | None = None) -> bytes:
+    """The release (or some of its named graphs) in one format: ttl, nt, nq, trig, jsonld or owl.
+
+    Triple formats carry the union of the chosen graphs; quad formats keep them apart.
+    All three graphs give exactly the bytes of the release file in dist/.
+    """
+    from .release import FORMATS, export_graph
+
+    if format not in FORMATS:
+        raise BadInputError(f"unknown format {format!r} (choose from {', '.join(FORMATS)})")
+    names = (graphs,) if isinstance(graphs, str) else tuple(graphs)
+    unknown = [g for g in names if g not in GRAPH_NAMES]
+    if unknown or not names:
+        raise BadInputError(f"unknown graph(s) {', '.join(unknown) or '(none given)'} "
+                            f"(choose from {', '.join(GRAPH_NAMES)})")
+    paths, out = _paths(root, dist)
+    if set(names) == set(GRAPH_NAMES):
+        return (out / FORMATS[format]).read_bytes()
+    ordered = tuple(g for g in GRAPH_NAMES if g in names)
+    return export_graph(out, format, ordered, paths.context)
