@@ -98,7 +98,7 @@ def reason(ontology: "Graph", kg: "Graph", mode: str = "auto", *, java: str | No
         result = _reason_owlrl(stated)
         result.warnings.append(JAVA_FALLBACK_WARNING)
         return result
-    return _reason_hermit(stated, ontology, exe)
+    return _reason_hermit(stated, exe)
 
 
 # -- input -------------------------------------------------------------------------------------------
@@ -221,7 +221,7 @@ class _HermitRun:
 def _run_hermit(graph: "Graph", java: str) -> _HermitRun:
     """Load `graph` into a fresh owlready2 World, run HermiT, read back what it concluded."""
     import owlready2
-    from rdflib import Graph
+    from rdflib import Graph, URIRef
 
     nt = to_ntriples(graph)
     with _hermit_session(java):
@@ -247,7 +247,7 @@ def _run_hermit(graph: "Graph", java: str) -> _HermitRun:
                 world.get_ontology(_INFERENCES_IRI).save(buf, format="ntriples")
                 conclusions.parse(data=buf.getvalue().decode("utf-8"), format="nt")
             unsatisfiable = sorted({str(c.iri) for c in world.inconsistent_classes()
-                                    if getattr(c, "iri", None)})
+                                    if _is_term(URIRef(str(getattr(c, "iri", ""))))})
         finally:
             world.close()
     return _HermitRun(conclusions, unsatisfiable, inconsistent)
@@ -260,35 +260,52 @@ def _java_message(text: str) -> str:
     return lines[0] if lines else "Java exited with an error"
 
 
-def _reason_hermit(stated: "Graph", ontology: "Graph", java: str) -> ReasonResult:
+def _reason_hermit(stated: "Graph", java: str) -> ReasonResult:
     name = hermit_name()
     run = _run_hermit(stated, java)
     if run.inconsistent:
-        raise _diagnose_inconsistency(name, stated, ontology, java)
+        raise _diagnose_inconsistency(name, stated, java)
     if run.unsatisfiable:
         raise _consistency_error(name, stated, run.unsatisfiable, [], inconsistent=False)
     return ReasonResult(new_entailments(stated, stated + run.conclusions), name)
 
 
-def _diagnose_inconsistency(name: str, stated: "Graph", ontology: "Graph", java: str) -> ReasonerError:
+def _diagnose_inconsistency(name: str, stated: "Graph", java: str) -> ReasonerError:
     """HermiT only says "inconsistent"; find out which classes and individuals are to blame.
 
-    A second HermiT run over the ontology alone lists the unsatisfiable classes
-    (an individual in one of them makes the whole graph inconsistent); an OWL 2
-    RL pass names individuals caught in a clash (two disjoint classes, a
-    maximum cardinality exceeded, ...). Runs only on the failure path.
+    A second HermiT run without the individuals' assertions lists the
+    unsatisfiable classes (an individual in one of them makes the whole graph
+    inconsistent); a literal check and an OWL 2 RL pass name the individuals
+    caught in a clash (a value outside its datatype, two disjoint classes, ...).
+    Runs only on the failure path.
     """
-    tbox = reasoner_input(ontology, _empty())
     try:
-        tbox_run = _run_hermit(tbox, java)
-        unsat, tbox_inconsistent = tbox_run.unsatisfiable, tbox_run.inconsistent
+        axioms_run = _run_hermit(without_assertions(stated), java)
+        unsat, axioms_inconsistent = axioms_run.unsatisfiable, axioms_run.inconsistent
     except ReasonerError:
-        unsat, tbox_inconsistent = [], False
+        unsat, axioms_inconsistent = [], False
     clashes = datatype_clashes(stated) + _owlrl_closure(stated)[1]
     err = _consistency_error(name, stated, unsat, clashes, inconsistent=True)
-    if tbox_inconsistent:
-        err = ReasonerError(f"{err.detail} (the ontology alone, without the knowledge graph, is inconsistent)")
+    if axioms_inconsistent:
+        err = ReasonerError(f"{err.detail} (the class and property axioms alone, without any "
+                            "individual's types or values, are inconsistent)")
     return err
+
+
+def without_assertions(graph: "Graph") -> "Graph":
+    """The graph without class memberships in project classes and without property values
+    of declared object/datatype properties: what is left are the axioms, whose
+    unsatisfiable classes HermiT can list even when an individual makes the whole
+    graph inconsistent."""
+    from rdflib import OWL, RDF, Graph
+
+    props = {s for t in (OWL.ObjectProperty, OWL.DatatypeProperty) for s in graph.subjects(RDF.type, t)}
+    out = Graph()
+    for s, p, o in graph:
+        if (p == RDF.type and _is_term(o)) or p in props:
+            continue
+        out.add((s, p, o))
+    return out
 
 
 # -- OWL 2 RL ----------------------------------------------------------------------------------------
@@ -296,11 +313,6 @@ def _diagnose_inconsistency(name: str, stated: "Graph", ontology: "Graph", java:
 def owlrl_name() -> str:
     from importlib.metadata import version
     return f"OWL 2 RL (owlrl {version('owlrl')})"
-
-
-def _empty() -> "Graph":
-    from rdflib import Graph
-    return Graph()
 
 
 def _owlrl_closure(stated: "Graph") -> tuple["Graph", list[str]]:
@@ -409,8 +421,8 @@ def datatype_clashes(graph: "Graph") -> list[str]:
             continue
         for subj, value in graph.subject_objects(prop):
             if isinstance(value, Literal) and not _fits(_datatype_of(value), str(range_)):
-                clashes.append(f"{subj} {prop} has a {_short(_datatype_of(value))} value, outside "
-                               f"the property's range {_short(str(range_))}")
+                clashes.append(f"value of {prop} on {subj} is {_short(_datatype_of(value))}, "
+                               f"outside the range {_short(str(range_))}")
     return sorted(clashes)
 
 
@@ -534,7 +546,7 @@ def _consistency_error(name: str, graph: "Graph", unsatisfiable: Iterable[str], 
     if clashes:
         shown = [_readable(graph, c) for c in clashes[:_MAX_CLASHES]]
         more = len(clashes) - len(shown)
-        parts.append("clash: " + "; ".join(shown) + (f" (and {more} more)" if more else ""))
+        parts += [f"clash: {text}" for text in shown] + ([f"and {more} more clashes"] if more else [])
     if inconsistent and not labels and not clashes:
         parts.append("no single unsatisfiable class found: look for individuals whose stated "
                      "types or property values contradict disjointness, cardinality or "
