@@ -114,6 +114,11 @@ def max_input_bytes() -> int:
     return int(mb * 1024 * 1024)
 
 
+def _human(size: int) -> str:
+    """Bytes as MiB (whole) or, below 1 MiB, KiB with a decimal: '0 MiB' says nothing."""
+    return f"{size / 1048576:.0f} MiB" if size >= 1048576 else f"{size / 1024:.1f} KiB"
+
+
 def format_of(path: str | Path, fmt: str | None = None) -> str:
     if fmt:
         return fmt
@@ -137,7 +142,7 @@ def read_checked(path: str | Path) -> bytes:
     cap = max_input_bytes()
     if size > cap:
         raise BadInputError(
-            f"file is {size / 1048576:.0f} MiB, over the {cap / 1048576:.0f} MiB input cap "
+            f"file is {_human(size)}, over the {_human(cap)} input cap "
             "(set CARNK_MAX_INPUT_MB to raise it)", path=p)
     try:
         data = p.read_bytes()

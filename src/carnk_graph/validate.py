@@ -78,7 +78,8 @@ def check_shapes_safe(shapes: "Graph") -> None:
         for node, text in sorted(shapes.subject_objects(URIRef(SH + prop))):
             keyword = sparql_refusal(str(text))
             if keyword:
-                raise RefusedError(f"shape {_short(node)} uses {keyword} in its SPARQL "
+                owner = next(iter(sorted(shapes.subjects(None, node))), node)  # the shape, not its blank node
+                raise RefusedError(f"shape {_short(owner)} uses {keyword} in its SPARQL "
                                    f"(sh:{prop}); shapes may only read the data graph, refused before running")
 
 

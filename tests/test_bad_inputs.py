@@ -1,0 +1,292 @@
+"""Hostile and broken input: every case of tests/data/bad/ gets a clear answer, and nothing is lost.
+
+Each case is a folder `tests/data/bad/<case-name>/` holding its input files and a
+`case.toml` that says how to run it and what must come back:
+
+    why = "what the case proves"
+    args = ["validate", "{dir}/input.ttl", "--standalone"]   # the command line
+    exit = 2                                                  # per DESIGN.md's exit-code contract
+    stderr = "syntax error"          # a fragment of the ONE line the command prints on stderr
+    location = "input.ttl:4"         # optional: file (and line) named in that line
+
+and, optionally:
+
+    project = "minimal" | "real" | "none"  # the project passed as --root (default: a copy of minimal)
+    prebuild = true                  # build the project first (so `dist/` holds a release to protect)
+    dist = "{dir}/afile/dist"        # --dist other than the project's dist/
+    env = { NAME = "value" }         # environment for the run
+    sparse = { "big.ttl" = 209715200 }  # sparse files made at run time (never committed)
+    server = "500" | "hang" | "closed"  # an endpoint on 127.0.0.1; "{endpoint}" in args is its URL
+    stdout_has = ["..."]   stdout_lacks = ["..."]
+    changes = ["dist/report.txt"]    # files the run may create or change (fnmatch patterns)
+    needs = ["java"]                 # skipped, saying so, when missing
+    subprocess = true                # also run the installed command
+    xfail_reason = "..."             # a known gap, listed in the report
+
+A case folder may hold `project/` (copied over the project before the pre-build)
+and `after_build/` (copied over it after the pre-build: a broken edit made to a
+project that has a good release). Placeholders in args, env and dist: {dir} (the
+case's files, copied), {root}, {dist}, {tmp}, {endpoint}.
+
+Every case asserts: the exit code; exactly one line on stderr, containing the
+fragment (and the location); no traceback; and that no file under the work
+folder was created, changed or removed except those `changes` allows: no
+partial output, no *.tmp, no half-written release.
+"""
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import http.server
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from carnk_graph.cli import main
+
+from spine_helpers import MINIMAL, copy_project
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+BAD = Path(__file__).resolve().parent / "data" / "bad"
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+CASES = sorted(p for p in BAD.iterdir() if p.is_dir() and ((p / "case.toml").is_file() or (p / "case.json").is_file()))
+SPECIAL_DIRS = ("project", "after_build")
+
+
+def read_case(case_dir: Path) -> dict:
+    if (case_dir / "case.toml").is_file():
+        return tomllib.loads((case_dir / "case.toml").read_text(encoding="utf-8"))
+    return json.loads((case_dir / "case.json").read_text(encoding="utf-8"))
+
+
+def installed_command() -> str:
+    exe = shutil.which("carnk-graph") or str(Path(sys.executable).with_name("carnk-graph"))
+    assert Path(exe).is_file(), "carnk-graph is not installed: pip install -e '.[test]'"
+    return exe
+
+
+# -- endpoints that misbehave ------------------------------------------------------------------------
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 nothing listens on (bound, read, released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def endpoint(kind: str) -> Iterator[str]:
+    """A SPARQL endpoint URL on 127.0.0.1: "closed" (nothing listens), "500" (answers every
+    request with HTTP 500), "hang" (accepts, never answers). Threads stop when the block ends."""
+    if kind == "closed":
+        yield f"http://127.0.0.1:{closed_port()}/sparql"
+        return
+    release = threading.Event()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if kind == "hang":
+                release.wait(60)
+                return
+            body = b"Internal Server Error: the store is broken today"
+            self.send_response(500)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/sparql"
+    finally:
+        release.set()
+        server.shutdown()
+        server.server_close()
+
+
+# -- the work folder and its snapshot ---------------------------------------------------------------
+
+def snapshot(root: Path) -> dict[str, tuple]:
+    """Every file under root with its content digest (size and mtime for big sparse files)."""
+    out = {}
+    for p in sorted(root.rglob("*")):
+        if p.is_file() and not p.is_symlink():
+            st = p.stat()
+            key = (st.st_size, st.st_mtime_ns) if st.st_size > 1 << 20 else hashlib.sha256(p.read_bytes()).hexdigest()
+            out[str(p.relative_to(root))] = key
+    return out
+
+
+def fill(value: str, places: dict[str, str]) -> str:
+    for k, v in places.items():
+        value = value.replace("{" + k + "}", v)
+    return value
+
+
+def overlay(src: Path, dest: Path) -> None:
+    if src.is_dir():
+        shutil.copytree(src, dest, dirs_exist_ok=True)
+
+
+class Prepared:
+    """A case made ready to run in tmp_path: its files, its project, its environment."""
+
+    def __init__(self, case_dir: Path, tmp: Path, stack: ExitStack) -> None:
+        self.case = read_case(case_dir)
+        self.work = tmp / "work"
+        files = self.work / "case"
+        shutil.copytree(case_dir, files, ignore=shutil.ignore_patterns(*SPECIAL_DIRS, "case.toml", "case.json"))
+        kind = self.case.get("project", "minimal")
+        if kind == "minimal":
+            root = copy_project(MINIMAL, self.work / "project")
+        elif kind == "real":
+            root = PROJECT_ROOT  # read, never written: the case must not build (dist goes to tmp)
+        else:
+            root = None
+        places = {"dir": str(files), "tmp": str(self.work), "root": str(root or ""),
+                  "dist": str(self.work / "project" / "dist") if kind == "minimal" else str(self.work / "dist")}
+        if root is not None and kind == "minimal":
+            overlay(case_dir / "project", root)
+        if "server" in self.case:
+            places["endpoint"] = stack.enter_context(endpoint(self.case["server"]))
+        self.dist = fill(self.case.get("dist", "{dist}"), places)
+        self.env = {k: fill(str(v), places) for k, v in self.case.get("env", {}).items()}
+        for name, size in self.case.get("sparse", {}).items():
+            with open(files / name, "wb") as fh:
+                fh.truncate(int(size))  # a hole: takes no disk space, reads as zeros
+        if self.case.get("prebuild"):
+            assert root is not None and kind == "minimal", "prebuild needs the minimal project"
+            code = main(["build", "--root", str(root), "--dist", self.dist, "--no-reason", "-q"])
+            assert code == 0, "the pre-build of the case's project failed"
+            overlay(case_dir / "after_build", root)
+        self.args = [fill(a, places) for a in self.case["args"]]
+        if root is not None:
+            self.args += ["--root", str(root), "--dist", self.dist]
+        self.outputs = [self.args[i + 1] for i, a in enumerate(self.args[:-1]) if a in ("-o", "--output")]
+
+    def skip_if_missing_needs(self) -> None:
+        for need in self.case.get("needs", []):
+            if need == "java" and not shutil.which("java"):
+                pytest.skip("needs a Java runtime (HermiT); .ci/run installs one")
+
+
+def stray_temporaries(outputs: list[str]) -> list[str]:
+    """Temporary files an atomic write could leave beside an output outside the work folder."""
+    found = []
+    for out in outputs:
+        parent, name = Path(out).parent, Path(out).name
+        if parent.is_dir():
+            try:
+                found += [str(p) for p in parent.glob(f".{name}.*.tmp")]
+            except OSError:
+                pass
+    return found
+
+
+def check_stderr(err: str, case: dict) -> None:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert "Traceback" not in err
+    if not case["stderr"]:  # a case that must succeed quietly
+        assert not lines, f"expected nothing on stderr, got:\n{err}"
+        return
+    assert len(lines) == 1, f"expected exactly one line on stderr, got {len(lines)}:\n{err}"
+    assert case["stderr"] in lines[0], f"{case['stderr']!r} not in {lines[0]!r}"
+    if "location" in case:
+        assert case["location"] in lines[0], f"location {case['location']!r} not in {lines[0]!r}"
+
+
+def check_stdout(out: str, case: dict) -> None:
+    for s in case.get("stdout_has", []):
+        assert s in out, f"{s!r} missing from stdout:\n{out}"
+    for s in case.get("stdout_lacks", []):
+        assert s not in out, f"{s!r} must not be in stdout:\n{out}"
+
+
+def check_nothing_left_behind(before: dict, after: dict, case: dict, outputs: list[str]) -> None:
+    allowed = case.get("changes", [])
+    changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+    unexpected = [k for k in changed if not any(fnmatch.fnmatch(k, pat) for pat in allowed)]
+    assert not unexpected, f"files created, changed or removed: {unexpected}"
+    assert not [k for k in after if k.endswith(".tmp")], "a temporary file was left behind"
+    assert not stray_temporaries(outputs), "a temporary file was left beside the output"
+
+
+def case_param(case_dir: Path):
+    case = read_case(case_dir)
+    marks = [pytest.mark.xfail(reason=case["xfail_reason"], strict=True)] if case.get("xfail_reason") else []
+    return pytest.param(case_dir, id=case_dir.name, marks=marks)
+
+
+@pytest.mark.parametrize("case_dir", [case_param(c) for c in CASES])
+def test_bad_input_gets_one_clear_line_and_leaves_nothing_behind(case_dir, tmp_path, capfd, monkeypatch):
+    with ExitStack() as stack:
+        prep = Prepared(case_dir, tmp_path, stack)
+        prep.skip_if_missing_needs()
+        for k, v in prep.env.items():
+            monkeypatch.setenv(k, v)
+        capfd.readouterr()  # drop the pre-build's output
+        before = snapshot(prep.work)
+        code = main(prep.args)
+        out, err = capfd.readouterr()
+        after = snapshot(prep.work)
+    case = prep.case
+    assert code == case["exit"], f"exit {code}, expected {case['exit']}; stderr: {err}"
+    check_stderr(err, case)
+    check_stdout(out, case)
+    check_nothing_left_behind(before, after, case, prep.outputs)
+
+
+SUBPROCESS_CASES = [c for c in CASES if read_case(c).get("subprocess")]
+
+
+@pytest.mark.parametrize("case_dir", [case_param(c) for c in SUBPROCESS_CASES])
+def test_the_installed_command_answers_bad_input_the_same_way(case_dir, tmp_path):
+    with ExitStack() as stack:
+        prep = Prepared(case_dir, tmp_path, stack)
+        prep.skip_if_missing_needs()
+        before = snapshot(prep.work)
+        env = {**os.environ, **prep.env}
+        proc = subprocess.run([installed_command(), *prep.args], capture_output=True, text=True, env=env,
+                              timeout=300)
+        after = snapshot(prep.work)
+    assert proc.returncode == prep.case["exit"], proc.stderr
+    check_stderr(proc.stderr, prep.case)
+    check_stdout(proc.stdout, prep.case)
+    check_nothing_left_behind(before, after, prep.case, prep.outputs)
+
+
+def test_the_corpus_covers_at_least_forty_cases():
+    assert len(CASES) >= 40
+
+
+def test_with_debug_an_error_shows_its_traceback(tmp_path):
+    """--debug is the one way to get a traceback: the typed error propagates out of main()."""
+    from carnk_graph.errors import BadInputError
+
+    bad = tmp_path / "bad.ttl"
+    bad.write_text("@prefix ex: <http://example.org/> .\nex:a ex:b .\n", encoding="utf-8")
+    root = copy_project(MINIMAL, tmp_path / "project")
+    with pytest.raises(BadInputError, match="bad.ttl:2"):
+        main(["validate", str(bad), "--standalone", "--debug", "--root", str(root)])
