@@ -133,14 +133,39 @@ def cmd_query(args) -> int:
 # -- load (owner: remote.py) --------------------------------------------------------------------------
 
 def cmd_load(args) -> int:
-    raise BadInputError("load: being implemented in remote.py")
+    from .build import ensure_built
+    from .remote import SparqlClient, load, plan_load, read_release
 
+    _, dist = ensure_built(args.root, args.dist, progress=_progress(args))
+    names = None if not args.graph or "all" in args.graph else args.graph
+    plan = plan_load(read_release(dist), names, prefix=args.graph_prefix,
+                     method="gsp" if args.gsp else "update")
+    if args.timeout <= 0:
+        raise BadInputError("--timeout must be a positive number of seconds")
+    client = SparqlClient(args.endpoint, args.update, args.gsp, user=args.user, password=args.password,
+                          auth=args.auth, timeout=args.timeout)  # checks the URLs, also for --dry-run
+    if args.dry_run:
+        for line in plan.describe():
+            print(line)
+        print(f"query endpoint {client.endpoint}, update endpoint {client.update_url}"
+              + (f", Graph Store endpoint {client.gsp_url}" if client.gsp_url else "") + "; nothing sent")
+        return 0
+    quiet = getattr(args, "quiet", False)
+    result = load(plan, client, say=_progress(args), progress=None if not quiet else False)
+    for line in result.lines():
+        print(line)
+    return 0
 
 # -- serve (owner: serve.py) --------------------------------------------------------------------------
 
 def cmd_serve(args) -> int:
-    raise BadInputError("serve: being implemented in serve.py")
+    from .build import ensure_built
+    from .serve import serve
+    from .store import STORE_DIR
 
+    paths, dist = ensure_built(args.root, args.dist, progress=_progress(args))
+    return serve(dist / STORE_DIR, args.port, paths.queries,
+                 out=lambda line: print(line, flush=True))
 
 # -- docs (owner: docs.py) ---------------------------------------------------------------------------
 
