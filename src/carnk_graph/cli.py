@@ -201,7 +201,8 @@ def make_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("build", parents=[common], help="load, reason, validate, write dist/ and the embedded store")
     b.add_argument("--reasoner", choices=("auto", "hermit", "owlrl"), default="auto",
-                   help="auto: HermiT when Java is found, else OWL 2 RL (default)")
+                   help="auto (default): HermiT when a Java runtime is found ($CARNK_JAVA, else java on PATH), "
+                        "else OWL 2 RL with a warning; hermit: HermiT or exit 3; owlrl: pure Python, no Java")
     b.add_argument("--no-reason", action="store_true", help="skip reasoning (quick iterations)")
     b.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
     b.set_defaults(func=cmd_build)
