@@ -329,6 +329,24 @@ def test_a_contradiction_stops_the_build_with_exit_3_naming_the_culprits(tmp_pat
     assert not (project / "dist" / "carnk.ttl").exists()
 
 
+#: Contradictions written against the real project (by the knowledge curators): each top-level
+#: .ttl here, added to a copy of the project as one more knowledge-graph file, must stop the build.
+CONTRADICTIONS = sorted(DATA.glob("*.ttl"))
+
+
+@requires_java
+@pytest.mark.parametrize("extra", CONTRADICTIONS, ids=[p.name for p in CONTRADICTIONS])
+def test_a_contradiction_added_to_the_real_project_stops_the_build(tmp_path, capsys, extra):
+    project = tmp_path / "p"
+    for part in ("ontology", "shapes"):
+        shutil.copytree(ROOT / part, project / part)
+    shutil.copyfile(extra, project / "ontology" / "kg" / f"zz-{extra.name}")
+    assert build_cli(project, "--reasoner", "hermit") == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("carnk-graph: error: HermiT")
+    assert "inconsistent" in err[0] or "unsatisfiable classes" in err[0]
+
+
 # -- side effects: temp files, network -----------------------------------------------------------
 
 @requires_java

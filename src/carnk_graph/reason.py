@@ -59,9 +59,6 @@ _INFERENCES_IRI = "http://inferrences/"
 
 _W3C = ("http://www.w3.org/1999/02/22-rdf-syntax-ns#", "http://www.w3.org/2000/01/rdf-schema#",
         "http://www.w3.org/2002/07/owl#", "http://www.w3.org/2001/XMLSchema#")
-_OWL = "http://www.w3.org/2002/07/owl#"
-_RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-_SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
 _LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 _MAX_CLASHES = 5
 
@@ -171,7 +168,9 @@ def _hermit_session(java: str) -> Iterator[Path]:
         private = Path(tempfile.mkdtemp(prefix="carnk-reason-"))
         saved = (owlready2.JAVA_EXE, owlready2.reasoning.JAVA_MEMORY, tempfile.tempdir,
                  os.environ.get("JAVA_TOOL_OPTIONS"))
-        options = [*JVM_OPTIONS, f"-Djava.io.tmpdir={private}"]
+        options = list(JVM_OPTIONS)
+        if not re.search(r"\s", str(private)):  # JAVA_TOOL_OPTIONS splits on white space
+            options.append(f"-Djava.io.tmpdir={private}")
         if saved[3]:
             options.append(saved[3])  # the user's own options come last and win
         owlready2.JAVA_EXE = java
@@ -192,7 +191,8 @@ def _hermit_session(java: str) -> Iterator[Path]:
 # -- HermiT ------------------------------------------------------------------------------------------
 
 def hermit_name() -> str:
-    """"HermiT 1.3.8.1099 (owlready2 0.51)": the versions that made the inferred graph."""
+    """The reasoner of record with the versions that made the inferred graph,
+    e.g. "HermiT 1.3.8.1099 (owlready2 0.51)"."""
     import zipfile
     from importlib.metadata import version
 
