@@ -135,8 +135,12 @@ def validate(data: "Graph", shapes: "Graph", ontology: "Graph") -> ValidationRes
 
     check_shapes_safe(shapes)
     disable_rdflib_loading()  # a shape's FROM could otherwise make rdflib read a file
+    from rdflib import Graph
+
+    shapes_copy = Graph()  # pyshacl adds triples (owl:Class rdfs:subClassOf rdfs:Class ...) to its shapes graph
+    shapes_copy += shapes
     _conforms, report, _text = pyshacl.validate(
-        data, shacl_graph=shapes, ont_graph=ontology, inference="none",
+        data, shacl_graph=shapes_copy, ont_graph=ontology, inference="none",
         advanced=True, allow_warnings=True, abort_on_first=False, inplace=False,
     )
     return ValidationResult(findings_from_report(report), report)
