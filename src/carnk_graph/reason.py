@@ -219,7 +219,13 @@ class _HermitRun:
 
 
 def _run_hermit(graph: "Graph", java: str) -> _HermitRun:
-    """Load `graph` into a fresh owlready2 World, run HermiT, read back what it concluded."""
+    """Load `graph` into a fresh owlready2 World, run HermiT, read back what it concluded.
+
+    HermiT rejects a whole ontology over one value of a datatype it does not
+    support (xsd:date, used for publication dates); with
+    ignore_unsupported_datatypes it skips those assertions instead, so no
+    defined class may depend on an xsd:date value.
+    """
     import owlready2
     from rdflib import Graph, URIRef
 
