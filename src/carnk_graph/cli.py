@@ -183,6 +183,18 @@ def cmd_docs(args) -> int:
     return 0
 
 
+# -- diff (owner: diff.py) ---------------------------------------------------------------------------
+
+def cmd_diff(args) -> int:
+    from .diff import diff, render
+
+    if args.limit < 0:
+        raise BadInputError("--limit must be 0 (all) or a positive number")
+    result = diff(args.old, args.new, args.root)
+    sys.stdout.write(render(result, args.format, args.limit))
+    return 0
+
+
 # -- parser ------------------------------------------------------------------------------------------
 
 def make_parser() -> argparse.ArgumentParser:
@@ -250,6 +262,13 @@ def make_parser() -> argparse.ArgumentParser:
                     help="also rewrite docs/overview.{dot,svg,png} in the clone (the README's figure)")
     dc.add_argument("--construct", metavar="IRI", help="the CAR construct to draw (default: Liu et al. 2020's)")
     dc.set_defaults(func=cmd_docs)
+
+    df = sub.add_parser("diff", parents=[common], help="what changed between two releases (files, folders or git revisions)")
+    df.add_argument("old", metavar="OLD", help="release file (any format), dist/ or project folder, or git revision")
+    df.add_argument("new", metavar="NEW", help="the same kinds as OLD")
+    df.add_argument("--format", choices=("text", "json"), default="text")
+    df.add_argument("--limit", type=int, default=50, metavar="N", help="lines per section in text output (0: all)")
+    df.set_defaults(func=cmd_diff)
 
     s = sub.add_parser("stats", parents=[common], help="counts of the built release")
     s.set_defaults(func=cmd_stats)
