@@ -333,7 +333,8 @@ def test_a_contradiction_stops_the_build_with_exit_3_naming_the_culprits(tmp_pat
 
 
 #: Contradictions written against the real project (by the knowledge curators): each top-level
-#: .ttl here, added to a copy of the project as one more knowledge-graph file, must stop the build.
+#: .ttl here, added to a copy of the project as one more knowledge-graph file, must stop the build
+#: with a message that names, by label, the classes or individuals the file adds.
 CONTRADICTIONS = sorted(DATA.glob("*.ttl"))
 
 
@@ -348,6 +349,9 @@ def test_a_contradiction_added_to_the_real_project_stops_the_build(tmp_path, cap
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("carnk-graph: error: HermiT")
     assert "inconsistent" in err[0] or "unsatisfiable classes" in err[0]
+    added = Graph().parse(extra)
+    labels = {str(lb) for s in set(added.subjects()) for lb in added.objects(s, RDFS.label)}
+    assert labels and all(f'"{lb}"' in err[0] for lb in labels)  # it names what the file added
 
 
 # -- side effects: temp files, network -----------------------------------------------------------
