@@ -105,8 +105,11 @@ def sparql_select(endpoint: str, query: str, params: dict | None = None, timeout
     req = urllib.request.Request(endpoint, data=urllib.parse.urlencode(form).encode(),
                                  headers={"Accept": "application/sparql-results+json",
                                           "Content-Type": "application/x-www-form-urlencoded"})
-    with urllib.request.urlopen(req, timeout=timeout) as r:
-        data = json.loads(r.read().decode("utf-8"))
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            data = json.loads(r.read().decode("utf-8"))
+    except urllib.error.HTTPError as e:  # say what the store said, not just the status
+        raise AssertionError(f"{endpoint}: HTTP {e.code}: {e.read().decode('utf-8', 'replace')[:1500]}") from None
     if "boolean" in data:
         return [{"ask": {"type": "literal", "value": str(data["boolean"]).lower()}}]
     return data["results"]["bindings"]

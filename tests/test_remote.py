@@ -317,7 +317,9 @@ def test_chunks_respect_both_limits():
 
 # -- every saved query answers the same from the store as from the embedded engine -------------------
 
-QUERY_FILES = sorted((PROJECT_ROOT / "queries").glob("*.rq")) + sorted((PROJECT_ROOT / "queries" / "checks").glob("*.rq"))
+#: The saved queries users run. Not queries/checks/: a check such as "every IRI has a label" rightly
+#: answers differently once blank nodes have become skolem IRIs in a remote store.
+QUERY_FILES = sorted((PROJECT_ROOT / "queries").glob("*.rq"))
 _PARAM = re.compile(r"^(?P<name>[A-Za-z_]\w*)\s*(?:\((?P<kind>[^)]*)\))?\s*(?:=\s*(?P<default>.+))?$")
 
 
@@ -363,10 +365,16 @@ def query_text_with_defaults(path: Path) -> str:
             if m.group("default") is None:
                 pytest.skip(f"parameter {m.group('name')} has no default")
             values.append((m.group("name"), _default_term(m.group("kind"), m.group("default"))))
-    body = sparql_prologue() + text
-    if values:
-        body += "\nVALUES (" + " ".join("?" + n for n, _ in values) + ") { (" + " ".join(v for _, v in values) + ") }\n"
-    return body
+    if not values:
+        return sparql_prologue() + text
+    # An inline VALUES at the start of the WHERE group: Virtuoso 7.2 fails on a trailing one
+    # ("SQ200: No column ...") when the variable is not projected.
+    block = "VALUES (" + " ".join("?" + n for n, _ in values) + ") { (" + " ".join(v for _, v in values) + ") }"
+    m = next((m for m in re.finditer(r"(?i)\bWHERE\s*\{", text)
+              if not text[text.rfind("\n", 0, m.start()) + 1:m.start()].lstrip().startswith("#")), None)
+    if m is None:
+        pytest.skip("no WHERE clause to bind the parameters in")
+    return sparql_prologue() + text[:m.end()] + "\n  " + block + "\n" + text[m.end():]
 
 
 def _norm_json(b: dict | None) -> str | None:
@@ -427,9 +435,25 @@ def loaded(store, where) -> Store:
     return store
 
 
+#: Saved queries that Virtuoso 7.2 answers against the SPARQL 1.1 spec (Oxigraph answers them as
+#: specified). Strict xfail: when a query is rewritten portably, or Virtuoso is fixed, the XPASS
+#: fails and the entry must go. Every other query, and every new one, must answer the same.
+VIRTUOSO_DEVIATIONS = {
+    "capabilities-combined-by-a-cell": "a FILTER inside OPTIONAL does not see the outer ?cell "
+                                       "(LeftJoin condition scope); Virtuoso drops the optional match",
+    "construct-domains-in-order": "drops rows the spec keeps: in a join, rdfs:subClassOf* loses its "
+                                  "zero-length match, and with MINUS whole domains go missing",
+    "hla-matching-by-product": "BIND(true AS ?x) comes back as \"1\"^^xsd:integer: Virtuoso has no boolean values",
+    "immunotherapy-types-and-their-cells": "rdfs:subClassOf+ returns duplicate rows (one per route through "
+                                           "the hierarchy; SPARQL 1.1 paths have set semantics)",
+}
+
+
 @pytest.mark.parametrize("path", QUERY_FILES, ids=lambda p: str(p.relative_to(PROJECT_ROOT / "queries")))
-def test_saved_query_answers_the_same_in_the_store_as_embedded(path, loaded, dist):
+def test_saved_query_answers_the_same_in_the_store_as_embedded(path, loaded, dist, request):
     store = loaded
+    if store.kind == "virtuoso" and path.stem in VIRTUOSO_DEVIATIONS:
+        request.applymarker(pytest.mark.xfail(reason="Virtuoso: " + VIRTUOSO_DEVIATIONS[path.stem], strict=True))
     text = query_text_with_defaults(path)
     form, expected = embedded_rows(dist, text)
     variables = []
