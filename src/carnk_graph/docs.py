@@ -186,6 +186,21 @@ def collect_terms(ontology: "Graph") -> list[Term]:
 
 # -- class expressions (Manchester-like text) --------------------------------------------------------
 
+_BARE_DATATYPES = {PREFIXES["xsd"] + t for t in ("boolean", "integer", "decimal", "double")}
+
+
+def literal_text(lit) -> str:
+    """A literal as Manchester syntax writes it: true, 3, "text"@en, "2020-01-01"^^xsd:date."""
+    if lit.datatype is not None and str(lit.datatype) in _BARE_DATATYPES:
+        return str(lit)
+    text = '"' + str(lit).replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if lit.language:
+        return f"{text}@{lit.language}"
+    if lit.datatype is not None and str(lit.datatype) != PREFIXES["xsd"] + "string":
+        return f"{text}^^{curie(str(lit.datatype))}"
+    return text
+
+
 class Linker:
     """Turns IRIs into HTML links: an internal #anchor for documented terms, the IRI otherwise."""
 
@@ -199,7 +214,7 @@ class Linker:
         from rdflib import Literal, URIRef
 
         if isinstance(node, Literal):
-            return f"<code>{esc(node.n3() if node.datatype else repr(str(node)))}</code>"
+            return f"<code>{esc(literal_text(node))}</code>"
         if not isinstance(node, URIRef):
             return "<em>(anonymous)</em>"
         iri = str(node)
@@ -564,6 +579,9 @@ def term_entry(term: Term, g: "Graph", linker: Linker) -> str:
         rows.append(_row("Instances", [link(n) for n in _named(_subjects(g, RDF_NS + "type", s))]))
         external_supers = [n for n in supers if isinstance(n, URIRef) and not str(n).startswith(CARNK)]
         mappings = [f"rdfs:subClassOf {link(n, show_id=True)}" for n in external_supers]
+        if term.external:
+            rows.append(_row("Mapped from", [f"{link(n)} {esc(curie(p))}" for p in MAPPING_PREDICATES
+                                             for n in _named(_subjects(g, p, s))]))
     else:
         mappings = []
     if term.kind.endswith("property"):
