@@ -303,24 +303,49 @@ def _keywords(text: str) -> list[tuple[str, int]]:
     return [(t.upper(), i) for kind, t, i in _tokens(text) if kind == "word" and ":" not in t]
 
 
+_UNICODE_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})")
+
+
+def expand_escapes(text: str) -> str:
+    """Apply \\uXXXX / \\UXXXXXXXX escapes to the whole text, as SPARQL (and rdflib) do before parsing.
+
+    Without this, `\\u0053ERVICE` would pass a check that looks for SERVICE.
+    """
+    def expand(m: re.Match) -> str:
+        try:
+            return chr(int(m.group(1) or m.group(2), 16))
+        except (ValueError, OverflowError):
+            return m.group(0)
+    return _UNICODE_ESCAPE.sub(expand, text)
+
+
 def _position(text: str, offset: int) -> tuple[int, int]:
     line = text.count("\n", 0, offset) + 1
     return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
 def check_read_only(text: str, path: Path | str = "<query>") -> None:
-    """Refuse updates, SERVICE and FROM / FROM NAMED before anything is parsed or run."""
-    for word, offset in _keywords(text):
+    """Refuse updates, SERVICE and FROM / FROM NAMED before anything is parsed or run.
+
+    The check runs on the escape-expanded text and also looks at the prefix of
+    prefixed names: pyoxigraph reads `SERVICE:x` as the keyword SERVICE.
+    """
+    expanded = expand_escapes(text)
+    for kind, token, offset in _tokens(text) + (_tokens(expanded) if expanded != text else []):
+        if kind != "word":
+            continue
+        word = token.split(":", 1)[0].upper()
         reason = None
         if word in UPDATE_WORDS:
-            reason = f"{word} is an update: saved and ad-hoc queries are read-only"
+            reason = f"{word} is an update: refused (saved and ad-hoc queries are read-only)"
         elif word in NETWORK_WORDS:
             reason = "SERVICE would reach another endpoint over the network: refused"
         elif word in DATASET_WORDS:
             reason = ("FROM / FROM NAMED would load a file or URL as the dataset: refused "
                       "(queries run on the built graph; use GRAPH <…> to pick a named graph)")
         if reason:
-            line, col = _position(text, offset)
+            line, col = _position(text if offset < len(text) and text[offset:].upper().startswith(word)
+                                  else expanded, offset)
             raise RefusedError(reason, path=path, line=line, column=col)
 
 
@@ -594,9 +619,16 @@ class OxigraphEngine:
         return self.store.query(text, prefixes=PREFIXES, use_default_graph_as_union=True)
 
     def check(self, text: str, path: Path | str) -> None:
-        """Parse without evaluating (pyoxigraph evaluates lazily): syntax errors with line and column."""
+        """Syntax errors with line and column, before the real run.
+
+        pyoxigraph has no parse-only call, and `query()` may already evaluate
+        (an aggregate is computed at once), so the text is parsed by running it
+        on an empty in-memory store, where any query finishes immediately.
+        """
+        import pyoxigraph as ox
+
         try:
-            self._query(text)
+            ox.Store().query(text, prefixes=PREFIXES, use_default_graph_as_union=True)
         except SyntaxError as e:
             raise _oxigraph_syntax_error(e, path) from None
         except ValueError as e:

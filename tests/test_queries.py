@@ -1,0 +1,536 @@
+"""The question catalogue and its runner, as specifications.
+
+Three groups:
+- the catalogue itself (every saved query: complete header, statements S1-S27 covered, the answer
+  on the real built graph equal to its reviewed expected.csv on both engines);
+- the runner's safety (read-only, parameters bound as terms, injection, timeout) on a small
+  fixture project built in a temporary folder;
+- output forms (table with labels, csv, tsv, json) and the light import path.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from carnk_graph import queries as Q
+from carnk_graph.cli import main
+from carnk_graph.errors import BadInputError, RefusedError
+from carnk_graph.namespaces import GRAPHS
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+QUERIES_DIR = PROJECT_ROOT / "queries"
+EXPECTED_DIR = PROJECT_ROOT / "tests" / "data" / "queries"
+MINIMAL_PROJECT = PROJECT_ROOT / "tests" / "data" / "projects" / "minimal"
+SAVED = sorted(p.stem for p in QUERIES_DIR.glob("*.rq"))
+STATEMENTS = {f"S{i}" for i in range(1, 28)}
+KG = "https://w3id.org/carnk/kg/"
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def csv_rows(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text)))
+
+
+# -- the catalogue -----------------------------------------------------------------------------------
+
+def test_the_catalogue_is_not_empty():
+    assert len(SAVED) >= 10
+
+
+@pytest.mark.parametrize("name", SAVED)
+def test_every_saved_query_has_a_complete_header(name):
+    q = Q.load_query(QUERIES_DIR / f"{name}.rq")
+    for key in Q.HEADER_KEYS:
+        assert q.header.get(key, "").strip(), f"{name}: header field {key!r} is missing or empty"
+    assert set(q.answers) <= STATEMENTS, f"{name}: answers names unknown statements {q.answers}"
+
+
+def test_the_catalogue_answers_every_statement():
+    answered = set()
+    for name in SAVED:
+        answered |= set(Q.load_query(QUERIES_DIR / f"{name}.rq").answers)
+    assert STATEMENTS - answered == set()
+
+
+@pytest.mark.parametrize("name", SAVED)
+def test_returns_header_matches_the_projected_variables(name):
+    q = Q.load_query(QUERIES_DIR / f"{name}.rq")
+    assert list(q.returns) == Q.projected_variables(q.text)
+
+
+@pytest.mark.parametrize("name", SAVED)
+def test_every_declared_parameter_is_a_variable_of_the_query(name):
+    q = Q.load_query(QUERIES_DIR / f"{name}.rq")
+    variables = {t[1:] for kind, t, _ in Q._tokens(q.text) if kind == "var"}
+    for p in q.params:
+        assert p.name in variables, f"{name}: parameter {p.name} is not used as ?{p.name}"
+
+
+@pytest.mark.parametrize("name", SAVED)
+def test_saved_queries_declare_their_prefixes_and_run_unchanged_elsewhere(name):
+    """Another store gets the file verbatim: no reliance on the runner's default prefixes."""
+    import pyoxigraph as ox
+
+    text = (QUERIES_DIR / f"{name}.rq").read_text(encoding="utf-8")
+    ox.Store().query(text)  # parses (evaluation is lazy); undeclared prefixes raise SyntaxError
+
+
+@pytest.mark.parametrize("name", SAVED)
+def test_saved_queries_are_read_only(name):
+    Q.check_read_only((QUERIES_DIR / f"{name}.rq").read_text(encoding="utf-8"))
+
+
+def test_every_saved_query_has_an_expected_answer_and_no_answer_is_orphaned():
+    expected = sorted(p.name for p in EXPECTED_DIR.iterdir() if p.is_dir())
+    assert expected == SAVED
+
+
+@pytest.fixture(scope="module")
+def engines(built):
+    return {"oxigraph": Q.open_engine("oxigraph", built.dist), "rdflib": Q.open_engine("rdflib", built.dist)}
+
+
+@pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
+@pytest.mark.parametrize("name", SAVED)
+def test_saved_query_answer_on_the_built_graph_is_the_reviewed_one(name, engine, engines):
+    expected = csv_rows((EXPECTED_DIR / name / "expected.csv").read_text(encoding="utf-8"))
+    assert len(expected) > 1, f"{name}: an empty expected answer is not an answer"
+    result = Q.execute(Q.resolve(name, QUERIES_DIR), engines[engine])
+    assert csv_rows(Q.format_csv(result)) == expected
+
+
+@pytest.mark.parametrize("name", SAVED)
+def test_both_engines_give_identical_terms(name, engines):
+    q = Q.resolve(name, QUERIES_DIR)
+    a, b = (Q.execute(q, engines[e]) for e in ("oxigraph", "rdflib"))
+    assert (a.variables, a.rows) == (b.variables, b.rows)
+
+
+def test_the_cli_runs_a_saved_query_on_the_built_graph(capsys, built):
+    code, out, _ = run_cli(capsys, "query", "disagreeing-outcome-claims", "--root", str(PROJECT_ROOT),
+                           "--dist", str(built.dist), "--format", "csv")
+    assert code == 0
+    assert csv_rows(out) == csv_rows((EXPECTED_DIR / "disagreeing-outcome-claims" / "expected.csv").read_text())
+
+
+def test_the_disagreement_between_overview_and_paper_is_surfaced(engines):
+    rows = Q.execute(Q.resolve("disagreeing-outcome-claims", QUERIES_DIR), engines["oxigraph"]).rows
+    claims = {(r[2].value, r[3].value) for r in rows} | {(r[4].value, r[5].value) for r in rows}
+    assert (KG + "domain-overview", "8 of 11") in claims and (KG + "liu2020", "7 of 11") in claims
+
+
+@pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
+def test_off_the_shelf_products_come_only_from_the_reasoner(built, engine):
+    """Without the inferred graph the question has no answer: nobody asserts the class."""
+    import pyoxigraph as ox
+
+    nq = built.dist / "carnk.nq"
+    asserted = (GRAPHS["ontology"], GRAPHS["kg"])
+    if engine == "oxigraph":
+        store = ox.Store()
+        store.extend(q for q in ox.parse(path=str(nq), format=ox.RdfFormat.N_QUADS)
+                     if getattr(q.graph_name, "value", None) in asserted)
+        without = Q.OxigraphEngine(store)
+    else:
+        without = Q.RdflibEngine.from_nquads(nq, graphs=asserted)
+    with_inferred = Q.open_engine(engine, built.dist)
+    q = Q.resolve("off-the-shelf-capable-products", QUERIES_DIR)
+    assert Q.execute(q, without).rows == []
+    assert [r[0].value for r in Q.execute(q, with_inferred).rows] == [KG + "allogeneic-car-nk-product"]
+
+
+def test_a_parameter_changes_the_answer(capsys, built):
+    code, out, _ = run_cli(capsys, "query", "construct-domains-in-order", "--root", str(PROJECT_ROOT),
+                           "--dist", str(built.dist), "--format", "csv",
+                           "--param", "construct=carnkkg:liu2020-car")
+    assert code == 0
+    domains = [row[1] for row in csv_rows(out)[1:]]
+    assert domains == [KG + "anti-cd19-scfv", KG + "cd28-costimulatory-domain", KG + "cd3zeta-activation-domain"]
+
+
+def test_a_parameter_accepts_a_full_iri(capsys, built):
+    code, out, _ = run_cli(capsys, "query", "study-outcomes-by-source", "--root", str(PROJECT_ROOT),
+                           "--dist", str(built.dist), "--format", "csv",
+                           "--param", f"study=<{KG}nct03056339>")
+    assert code == 0 and len(csv_rows(out)) == 4
+
+
+@pytest.mark.parametrize("value", [
+    'x" || true) } #',
+    "carnkkg:nct03056339> } UNION { ?s ?p ?o",
+    f"<{KG}nct03056339> }} UNION {{ ?s ?p ?o",
+    f'<{KG}x"> . ?s ?p ?o #>',
+    "carnkkg:x{",
+])
+@pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
+def test_an_injection_in_an_iri_parameter_is_refused_never_widened(capsys, built, value, engine):
+    code, out, err = run_cli(capsys, "query", "study-toxicity-findings", "--root", str(PROJECT_ROOT),
+                             "--dist", str(built.dist), "--format", "csv", "--engine", engine,
+                             "--param", f"study={value}")
+    assert code == 2, out
+    assert out == "" and "parameter study" in err and err.count("\n") == 1
+
+
+def test_an_iri_parameter_with_an_unknown_prefix_is_a_clear_error(capsys, built):
+    code, _, err = run_cli(capsys, "query", "study-toxicity-findings", "--root", str(PROJECT_ROOT),
+                           "--dist", str(built.dist), "--param", "study=nope:x")
+    assert code == 2 and "unknown prefix" in err
+
+
+# -- the runner on a fixture project -------------------------------------------------------------------
+
+FIXTURE_QUERIES = {
+    "cells-by-class.rq": """# title: Cells of a class
+# description: Cells with their labels.
+# answers: S3
+# params: cls = carnk:NKCell
+# returns: ?cell ?label
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+SELECT ?cell ?label WHERE { ?cell a ?cls . ?cell rdfs:label ?label }
+""",
+    "cell-by-label.rq": """# title: A cell by its label
+# description: Looks a cell up by its exact label text (a literal parameter).
+# answers: S3
+# params: text (literal)
+# returns: ?cell
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+SELECT ?cell WHERE { ?cell rdfs:label ?label . FILTER (STR(?label) = ?text) }
+""",
+    "cells-with-many-partners.rq": """# title: Cells with at least a number of partners
+# description: A typed (xsd:integer) parameter.
+# answers: S3
+# params: minimum (xsd:integer) = 1
+# returns: ?cell ?partners
+PREFIX carnk: <https://w3id.org/carnk/>
+SELECT ?cell (COUNT(?other) AS ?partners) WHERE { ?cell carnk:expresses ?other }
+GROUP BY ?cell ?minimum HAVING (COUNT(?other) >= ?minimum)
+""",
+}
+
+FIXTURE_CELLS = 60  # enough triples that a 4-way cross product runs for minutes
+
+
+def _fixture_kg(n: int) -> str:
+    lines = ["@prefix carnk: <https://w3id.org/carnk/> .", "@prefix kg: <https://w3id.org/carnk/kg/> .",
+             "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> ."]
+    for i in range(n):
+        lines.append(f'kg:cell-{i:03d} a carnk:NKCell ; rdfs:label "cell {i:03d}"@en ; '
+                     f"carnk:expresses kg:cell-{(i + 1) % n:03d} .")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture(scope="module")
+def fixture_project(tmp_path_factory):
+    """The minimal project with a generated kg and a few queries, built without reasoning."""
+    from carnk_graph.build import build
+
+    root = tmp_path_factory.mktemp("qproj") / "project"
+    shutil.copytree(MINIMAL_PROJECT / "ontology", root / "ontology", ignore=shutil.ignore_patterns("kg"))
+    shutil.copytree(MINIMAL_PROJECT / "shapes", root / "shapes")
+    (root / "ontology" / "kg").mkdir()
+    (root / "ontology" / "kg" / "cells.ttl").write_text(_fixture_kg(FIXTURE_CELLS), encoding="utf-8")
+    (root / "queries").mkdir()
+    for name, text in FIXTURE_QUERIES.items():
+        (root / "queries" / name).write_text(text, encoding="utf-8")
+    build(root, root / "dist", no_reason=True)
+    return root
+
+
+def fx(project: Path, *argv: str) -> list[str]:
+    return [*argv, "--root", str(project), "--dist", str(project / "dist")]
+
+
+def adhoc(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "adhoc.rq"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+@pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
+def test_a_default_parameter_is_bound(capsys, fixture_project, engine):
+    code, out, _ = run_cli(capsys, *fx(fixture_project, "query", "cells-by-class", "--format", "csv",
+                                       "--engine", engine))
+    assert code == 0 and len(csv_rows(out)) == 1 + FIXTURE_CELLS
+
+
+@pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
+def test_a_literal_parameter_matches_exactly(capsys, fixture_project, engine):
+    code, out, _ = run_cli(capsys, *fx(fixture_project, "query", "cell-by-label", "--format", "csv",
+                                       "--engine", engine, "--param", "text=cell 007"))
+    assert code == 0 and csv_rows(out) == [["cell"], [KG + "cell-007"]]
+
+
+@pytest.mark.parametrize("value", ['x" || true) } #', "cell 007\" || \"a\" = \"a", "') } UNION { ?cell ?p ?o } #"])
+@pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
+def test_an_injection_in_a_string_parameter_returns_nothing(capsys, fixture_project, value, engine):
+    code, out, _ = run_cli(capsys, *fx(fixture_project, "query", "cell-by-label", "--format", "csv",
+                                       "--engine", engine, "--param", f"text={value}"))
+    assert code == 0 and csv_rows(out) == [["cell"]]
+
+
+@pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
+def test_a_typed_parameter_is_bound_as_its_datatype(capsys, fixture_project, engine):
+    code, out, _ = run_cli(capsys, *fx(fixture_project, "query", "cells-with-many-partners", "--format", "csv",
+                                       "--engine", engine, "--param", "minimum=2"))
+    assert code == 0 and csv_rows(out) == [["cell", "partners"]]
+    code, out, _ = run_cli(capsys, *fx(fixture_project, "query", "cells-with-many-partners", "--format", "csv",
+                                       "--engine", engine))
+    assert code == 0 and len(csv_rows(out)) == 1 + FIXTURE_CELLS
+
+
+def test_a_typed_parameter_refuses_a_value_of_the_wrong_form(capsys, fixture_project):
+    code, _, err = run_cli(capsys, *fx(fixture_project, "query", "cells-with-many-partners",
+                                       "--param", "minimum=1) || true"))
+    assert code == 2 and "not a valid xsd:integer" in err
+
+
+def test_a_missing_required_parameter_is_a_usage_error(capsys, fixture_project):
+    code, out, err = run_cli(capsys, *fx(fixture_project, "query", "cell-by-label"))
+    assert code == 2 and out == "" and "needs --param text=VALUE" in err
+
+
+def test_an_unknown_parameter_is_a_usage_error(capsys, fixture_project):
+    code, _, err = run_cli(capsys, *fx(fixture_project, "query", "cells-by-class", "--param", "colour=red"))
+    assert code == 2 and "unknown parameter 'colour'" in err and "cls" in err
+
+
+def test_a_parameter_without_equals_is_a_usage_error(capsys, fixture_project):
+    code, _, err = run_cli(capsys, *fx(fixture_project, "query", "cells-by-class", "--param", "cls"))
+    assert code == 2 and "KEY=VALUE" in err
+
+
+def test_an_unknown_query_name_suggests_close_matches(capsys, fixture_project):
+    code, out, err = run_cli(capsys, *fx(fixture_project, "query", "cells-by-clas"))
+    assert code == 2 and out == ""
+    assert "unknown query 'cells-by-clas'" in err and "cells-by-class" in err and err.count("\n") == 1
+
+
+def test_query_without_a_name_is_a_usage_error(capsys, fixture_project):
+    code, _, err = run_cli(capsys, *fx(fixture_project, "query"))
+    assert code == 2 and "--list" in err
+
+
+def test_list_shows_every_query_with_title_and_params(capsys, fixture_project):
+    code, out, _ = run_cli(capsys, "query", "--list", "--root", str(fixture_project))
+    assert code == 0
+    for name in FIXTURE_QUERIES:
+        assert Path(name).stem in out
+    assert "Cells of a class" in out and "cls=carnk:NKCell" in out and "text=<required>" in out
+
+
+def test_list_of_the_shipped_catalogue_names_every_saved_query(capsys):
+    code, out, _ = run_cli(capsys, "query", "--list", "--root", str(PROJECT_ROOT))
+    assert code == 0 and all(name in out for name in SAVED)
+
+
+REFUSED = {
+    "insert": "INSERT DATA { <urn:a> <urn:b> <urn:c> }",
+    "delete-where": "DELETE WHERE { ?s ?p ?o }",
+    "load": "LOAD <file:///etc/passwd>",
+    "clear": "CLEAR ALL",
+    "drop": "DROP GRAPH <https://w3id.org/carnk/graph/kg>",
+    "create": "CREATE GRAPH <urn:g>",
+    "copy": "COPY DEFAULT TO <urn:g>",
+    "query-then-update": "SELECT * WHERE { ?s ?p ?o } ;\nDROP ALL",
+    "service": "SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }",
+    "service-silent": "SELECT * WHERE { SERVICE SILENT <http://example.org/> { ?s ?p ?o } }",
+    "service-as-prefixed-name": "SELECT * WHERE { SERVICE:x <urn:a> ?o }",
+    "service-escaped": "SELECT * WHERE { \\u0053ERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }",
+    "from-file": "SELECT * FROM <file:///etc/passwd> WHERE { ?s ?p ?o }",
+    "from-url": "SELECT * FROM <http://example.org/data.ttl> WHERE { ?s ?p ?o }",
+    "from-named": "SELECT * FROM NAMED <file:///etc/passwd> WHERE { GRAPH ?g { ?s ?p ?o } }",
+    "from-escaped": "SELECT * \\u0046ROM <file:///etc/passwd> WHERE { ?s ?p ?o }",
+    "lower-case": "select * from <file:///etc/passwd> where { ?s ?p ?o }",
+}
+
+
+@pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_unsafe_queries_are_refused_before_they_run(capsys, tmp_path, fixture_project, case, engine):
+    code, out, err = run_cli(capsys, *fx(fixture_project, "query", adhoc(tmp_path, REFUSED[case]),
+                                         "--engine", engine))
+    assert code == 4, err
+    assert out == "" and "refused" in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("text", [
+    'PREFIX ex: <http://example.org/>\nSELECT ?from ?load WHERE { ?from ex:delete ?load }',
+    'SELECT ?s WHERE { ?s ?p "INSERT DATA { <a:b> <a:b> <a:b> }" }',
+    "# DROP ALL in a comment\nSELECT ?s WHERE { ?s ?p <http://example.org/service#FROM> }",
+    "SELECT ?s WHERE { ?s ?p '''\nLOAD <file:///etc/passwd>\n''' }",
+])
+def test_keywords_inside_strings_iris_comments_and_names_are_not_refused(text):
+    Q.check_read_only(text)
+
+
+def test_the_refusal_names_line_and_column():
+    with pytest.raises(RefusedError) as e:
+        Q.check_read_only("SELECT *\n  FROM <file:///x>\nWHERE { ?s ?p ?o }", "q.rq")
+    assert str(e.value).startswith("q.rq:2:3: FROM")
+
+
+@pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
+def test_a_syntax_error_names_line_and_column(capsys, tmp_path, fixture_project, engine):
+    path = adhoc(tmp_path, "SELECT ?s\nWHERE {\n  ?s ?p\n}\n")
+    code, out, err = run_cli(capsys, *fx(fixture_project, "query", path, "--engine", engine))
+    assert code == 2 and out == ""
+    assert re.search(re.escape(path) + r":[345]:\d+: syntax error", err), err
+    assert err.count("\n") == 1
+
+
+def test_a_missing_query_file_is_a_usage_error(capsys, tmp_path, fixture_project):
+    code, _, err = run_cli(capsys, *fx(fixture_project, "query", str(tmp_path / "nope.rq")))
+    assert code == 2 and "not found" in err
+
+
+def test_an_adhoc_file_without_header_runs(capsys, tmp_path, fixture_project):
+    path = adhoc(tmp_path, "SELECT (COUNT(*) AS ?n) WHERE { ?c a <https://w3id.org/carnk/NKCell> }")
+    code, out, _ = run_cli(capsys, *fx(fixture_project, "query", path, "--format", "csv"))
+    assert code == 0 and csv_rows(out) == [["n"], [str(FIXTURE_CELLS)]]
+
+
+def test_an_ask_query_answers_yes_or_no(capsys, tmp_path, fixture_project):
+    path = adhoc(tmp_path, "ASK { ?c a <https://w3id.org/carnk/NKCell> }")
+    code, out, _ = run_cli(capsys, *fx(fixture_project, "query", path, "--format", "json"))
+    assert code == 0 and json.loads(out) == {"head": {}, "boolean": True}
+
+
+SLOW = ("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }")
+
+
+def test_a_query_past_its_timeout_stops_with_exit_5(tmp_path, fixture_project):
+    """The installed command, on the embedded store: the Rust evaluation cannot be interrupted
+    from Python, so the process exits without waiting for it."""
+    path = adhoc(tmp_path, SLOW)
+    proc = subprocess.run([sys.executable, "-m", "carnk_graph", *fx(fixture_project, "query", path,
+                                                                    "--timeout", "0.5")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 5, proc.stderr
+    assert "stopped after 0.5 s" in proc.stderr and proc.stdout == ""
+
+
+def test_a_timeout_in_process_stops_the_rdflib_worker(capsys, tmp_path, fixture_project):
+    path = adhoc(tmp_path, SLOW)
+    code, out, err = run_cli(capsys, *fx(fixture_project, "query", path, "--engine", "rdflib",
+                                         "--timeout", "0.5"))
+    assert code == 5 and out == "" and "--timeout" in err
+    deadline = time.monotonic() + 60
+    while any(t.name == "carnk-query" for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.05)  # poll the worker's end with a deadline
+    assert not any(t.name == "carnk-query" for t in threading.enumerate())
+
+
+def test_a_non_positive_timeout_is_a_usage_error(capsys, fixture_project):
+    code, _, err = run_cli(capsys, *fx(fixture_project, "query", "cells-by-class", "--timeout", "0"))
+    assert code == 2 and "--timeout" in err
+
+
+# -- output forms ----------------------------------------------------------------------------------
+
+def test_table_shows_labels_not_iris(capsys, fixture_project):
+    code, out, _ = run_cli(capsys, *fx(fixture_project, "query", "cells-by-class"))
+    assert code == 0
+    assert "cell 007" in out and "https://" not in out and f"({FIXTURE_CELLS} rows)" in out
+
+
+def test_table_falls_back_to_prefixed_names(capsys, built):
+    code, out, _ = run_cli(capsys, "query", "study-outcomes-by-source", "--root", str(PROJECT_ROOT),
+                           "--dist", str(built.dist))
+    assert code == 0 and "Liu et al. 2020, NEJM" in out and "https://" not in out
+
+
+def test_csv_is_w3c_sparql_csv(capsys, fixture_project):
+    code, out, _ = run_cli(capsys, *fx(fixture_project, "query", "cells-by-class", "--format", "csv"))
+    assert code == 0 and out.startswith("cell,label\r\n")
+    assert csv_rows(out)[1] == [KG + "cell-000", "cell 000"]
+
+
+def test_tsv_is_w3c_sparql_tsv(capsys, fixture_project):
+    code, out, _ = run_cli(capsys, *fx(fixture_project, "query", "cells-by-class", "--format", "tsv"))
+    lines = out.splitlines()
+    assert code == 0 and lines[0] == "?cell\t?label"
+    assert lines[1] == f'<{KG}cell-000>\t"cell 000"@en'
+
+
+@pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
+def test_json_is_sparql_json_results(capsys, fixture_project, engine):
+    code, out, _ = run_cli(capsys, *fx(fixture_project, "query", "cells-with-many-partners", "--format", "json",
+                                       "--engine", engine))
+    doc = json.loads(out)
+    assert code == 0 and doc["head"]["vars"] == ["cell", "partners"]
+    first = doc["results"]["bindings"][0]
+    assert first["cell"] == {"type": "uri", "value": KG + "cell-000"}
+    assert first["partners"] == {"type": "literal", "value": "1",
+                                 "datatype": "http://www.w3.org/2001/XMLSchema#integer"}
+
+
+def test_rows_are_in_a_stable_order_without_order_by(capsys, fixture_project):
+    outs = {run_cli(capsys, *fx(fixture_project, "query", "cells-by-class", "--format", "csv",
+                                "--engine", e))[1] for e in ("oxigraph", "rdflib")}
+    assert len(outs) == 1
+    cells = [r[0] for r in csv_rows(outs.pop())[1:]]
+    assert cells == sorted(cells)
+
+
+def test_text_with_newlines_and_quotes_survives_every_format():
+    r = Q.Result(["v"], [(Q.Term.literal('a "b"\nc', lang="en"),)])
+    assert csv_rows(Q.format_csv(r))[1] == ['a "b"\nc']
+    assert Q.format_tsv(r).splitlines()[1] == '"a \\"b\\"\\nc"@en'
+    assert json.loads(Q.format_json(r))["results"]["bindings"][0]["v"]["value"] == 'a "b"\nc'
+    assert Q.format_table(r, {}).splitlines()[2] == 'a "b" c'
+
+
+# -- headers and parameters, unit by unit ------------------------------------------------------------
+
+def test_header_parsing_reads_every_field_and_continuations():
+    h = Q.parse_header("# title: T\n# description: first line\n#   second line\n# answers: S1 S2\n"
+                       "# params: a = carnk:X, b (xsd:integer) = 3, c (literal)\n# returns: ?x ?y\nSELECT ...")
+    assert h["description"] == "first line second line"
+    params = Q.parse_params(h["params"])
+    assert [p.name for p in params] == ["a", "b", "c"]
+    assert params[1].kind == "http://www.w3.org/2001/XMLSchema#integer" and params[2].required
+
+
+def test_a_malformed_parameter_declaration_is_reported():
+    with pytest.raises(BadInputError):
+        Q.parse_params("a b c")
+
+
+def test_order_by_is_detected_only_on_the_outer_query():
+    assert Q.has_order_by("SELECT ?x WHERE { ?x ?p ?o } ORDER BY ?x")
+    assert not Q.has_order_by("SELECT ?x WHERE { { SELECT ?x WHERE { ?x ?p ?o } ORDER BY ?x LIMIT 1 } }")
+
+
+def test_projected_variables_read_the_select_clause():
+    assert Q.projected_variables("SELECT ?a (COUNT(?b) AS ?n) ?c WHERE { }") == ["a", "n", "c"]
+    assert Q.projected_variables("SELECT * WHERE { }") is None
+
+
+# -- the light query path ----------------------------------------------------------------------------
+
+def test_the_oxigraph_query_path_imports_no_heavy_library(built):
+    """The cold-start budget (issue 9) depends on never importing rdflib, pyshacl or owlready2 here."""
+    code = ("import sys\nfrom carnk_graph.cli import main\n"
+            f"rc = main(['query', 'study-outcomes-by-source', '--root', {str(PROJECT_ROOT)!r}, "
+            f"'--dist', {str(built.dist)!r}, '--format', 'csv'])\n"
+            "heavy = sorted(m for m in ('rdflib', 'pyshacl', 'owlready2') if m in sys.modules)\n"
+            "print('HEAVY', heavy, rc, file=sys.stderr)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    assert "HEAVY [] 0" in proc.stderr, proc.stderr
