@@ -691,8 +691,14 @@ class DocsResult:
 def diagrams_for(ontology: "Graph", kg: "Graph", renderer: Renderer | None,
                  construct_iri: str = DEFAULT_CONSTRUCT) -> tuple[list[Diagram], Construct | None]:
     """The overview and (when the graph has one) the construct diagram, rendered if possible."""
+    from rdflib import RDF
+
+    drawn = {p for _d, p, _r in overview_edges(ontology)}
+    total = len(set(ontology.subjects(RDF.type, _u(OWL_NS + "ObjectProperty"))))
     diagrams = [Diagram("overview", "Schema overview: classes and the object properties between them "
-                        "(solid arrows, from domain to range) and subclass links (dashed)", overview_dot(ontology))]
+                        "(solid arrows, from domain to range) and subclass links (dashed); "
+                        f"{len(drawn)} of the {total} object properties have both a domain and a range "
+                        "and are drawn", overview_dot(ontology))]
     construct = find_construct(kg, ontology, construct_iri)
     if construct is not None:
         diagrams.append(Diagram("construct", f"A CAR construct with its domains in order, outside to inside: "
