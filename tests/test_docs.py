@@ -259,3 +259,15 @@ def test_the_readme_shows_the_overview_figure(project_root):
     readme = (project_root / "README.md").read_text(encoding="utf-8")
     assert re.search(r"!\[[^\]]*\]\(docs/overview\.(svg|png)\)", readme), (
         "README.md should show docs/overview.svg")
+
+
+def test_a_construct_named_by_prefixed_name_is_drawn(project_root, tmp_path):
+    result = build_docs(project_root, tmp_path / "dist", construct="carnkkg:liu2020-car", renderer=None)
+    assert result.construct == DEFAULT_CONSTRUCT
+
+
+def test_an_unknown_construct_is_bad_input_with_one_line(project_root, tmp_path, capsys):
+    code = main(["docs", "--root", str(project_root), "--dist", str(tmp_path / "dist"), "--construct", "carnkkg:nope"])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "carnkkg:nope" in err[0]

@@ -99,6 +99,17 @@ def curie(iri: str) -> str:
     return iri
 
 
+def expand_curie(text: str) -> str:
+    """A prefixed name (carnkkg:liu2020-car) or <IRI> or IRI as a full IRI."""
+    text = text.strip()
+    if text.startswith("<") and text.endswith(">"):
+        return text[1:-1]
+    prefix, sep, local = text.partition(":")
+    if sep and prefix in PREFIXES and not local.startswith("//"):
+        return PREFIXES[prefix] + local
+    return text
+
+
 def anchor(iri: str) -> str:
     """A stable HTML id for a term: its local name in carnk:, prefix_local elsewhere.
 
@@ -689,7 +700,7 @@ class DocsResult:
 
 
 def diagrams_for(ontology: "Graph", kg: "Graph", renderer: Renderer | None,
-                 construct_iri: str = DEFAULT_CONSTRUCT) -> tuple[list[Diagram], Construct | None]:
+                 construct_iri: str | None = None) -> tuple[list[Diagram], Construct | None]:
     """The overview and (when the graph has one) the construct diagram, rendered if possible."""
     from rdflib import RDF
 
@@ -699,7 +710,14 @@ def diagrams_for(ontology: "Graph", kg: "Graph", renderer: Renderer | None,
                         "(solid arrows, from domain to range) and subclass links (dashed); "
                         f"{len(drawn)} of the {total} object properties have both a domain and a range "
                         "and are drawn", overview_dot(ontology))]
-    construct = find_construct(kg, ontology, construct_iri)
+    if construct_iri is None:
+        construct = find_construct(kg, ontology)
+    else:
+        iri = expand_curie(construct_iri)
+        construct = read_construct(kg, ontology, iri)
+        if construct is None:
+            raise BadInputError(f"--construct {construct_iri}: the knowledge graph has no CAR construct "
+                                "with carnk:hasDomainAt records under that IRI")
     if construct is not None:
         diagrams.append(Diagram("construct", f"A CAR construct with its domains in order, outside to inside: "
                                 f"{construct.label}", construct_dot(construct)))
@@ -720,7 +738,7 @@ def overview_files(ontology: "Graph", renderer: Renderer | None) -> dict[str, by
 
 
 def build_docs(root: str | Path | None = None, dist: str | Path | None = None, *,
-               update_readme_figure: bool = False, construct: str = DEFAULT_CONSTRUCT,
+               update_readme_figure: bool = False, construct: str | None = None,
                renderer: Renderer | None | Callable[[], Renderer | None] = find_renderer) -> DocsResult:
     """Write <dist>/docs/: index.html, overview.{dot,svg,png}, construct.{dot,svg,png}.
 
