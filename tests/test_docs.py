@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 from rdflib import OWL, RDF, RDFS, Literal, URIRef
@@ -185,7 +184,7 @@ def test_the_overview_draws_every_object_property_with_a_domain_and_a_range(sour
     assert edges
     for d, p, r in edges:
         label = str(sources.ontology.value(URIRef(p), RDFS.label))
-        assert re.search(re.escape(f'-> "') + r"[^\n]*" + re.escape(f'[label="{label}"'), dot), p
+        assert re.search(re.escape('-> "') + r"[^\n]*" + re.escape(f'[label="{label}"'), dot), p
 
 
 def test_the_construct_diagram_lists_the_liu_2020_domains_in_order(sources, docs):
