@@ -1,22 +1,48 @@
-"""SHACL validation: pyshacl over the data, always with the ontology.
+"""SHACL validation of the data, always together with the ontology.
 
-The ontology goes in as `ont_graph` so that a shape targeting a class also
-reaches instances of its subclasses. Only sh:Violation fails a build;
-warnings and infos are reported. Shapes are checked for SERVICE, FROM and
-LOAD before anything runs: a shape must never reach the network or a file.
+The ontology is validated *with* the data (their union is the data graph), so
+that a shape targeting a class also reaches instances of its subclasses and so
+that shapes about the ontology's own terms (labels, definitions) see them whole.
+pyshacl's `ont_graph` is not used: it copies only RDFS/OWL axioms of the
+ontology into the data graph ("inoculation"), so a term's skos:definition was
+invisible and every term looked undefined.
+
+Two engines, one result type:
+- pyshacl, the reference, always available;
+- pyshacl-turbo, a Rust engine with a pySHACL-compatible API (optional extra
+  `fast`), used for big data: it is fed a pyoxigraph Store, never an rdflib
+  graph (converting an rdflib graph costs more than pyshacl's own run).
+`engine="auto"` (the default, or CARNK_SHACL_ENGINE) picks pyshacl below
+FAST_MIN_TRIPLES triples and pyshacl-turbo above when it is installed.
+tests/test_shacl_differential.py proves both engines report the same results
+(focus node, path, shape, severity) on the shipped graph and every shape
+fixture; where they ever disagree, pyshacl is right (benchmarks/README.md).
+
+Only sh:Violation fails a build; warnings and infos are reported. Shapes are
+checked for SERVICE, FROM and LOAD before anything runs: a shape must never
+reach the network or a file.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable
 
-from .errors import RefusedError
+from .errors import BadInputError, RefusedError
 from .namespaces import PREFIXES
 
 if TYPE_CHECKING:
+    import pyoxigraph
     from rdflib import Graph
 
 SH = PREFIXES["sh"]
+ENGINES = ("auto", "pyshacl", "turbo")
+#: Environment variable that picks the engine when the caller does not (auto, pyshacl, turbo).
+ENGINE_ENV = "CARNK_SHACL_ENGINE"
+#: Data at least this big goes to pyshacl-turbo under engine="auto" (when it is installed).
+#: Below it pyshacl takes about a second or less and, as the reference, is preferred.
+FAST_MIN_TRIPLES = 20_000
 _SEVERITY_ORDER = {"Violation": 0, "Warning": 1, "Info": 2}
 
 
@@ -96,13 +122,33 @@ def _short(term) -> str:
 
 
 def _path_text(report: "Graph", path) -> str:
+    """A SHACL property path as SPARQL-like text: `a / b`, `a | b`, `^a`, `a*`, `a+`, `a?`.
+
+    Rendered from the path's structure, never from blank-node labels, so that two engines
+    (and two runs) print the same text for the same path."""
     if path is None:
         return ""
-    from rdflib import BNode
+    from rdflib import RDF, BNode, URIRef
+    from rdflib.collection import Collection
 
-    if isinstance(path, BNode):
-        return " / ".join(f"{_short(p)} {_short(o)}" for p, o in report.predicate_objects(path)) or "(complex path)"
-    return _short(path)
+    if not isinstance(path, BNode):
+        return _short(path)
+
+    def sub(node) -> str:
+        text = _path_text(report, node)
+        return f"({text})" if isinstance(node, BNode) and (" / " in text or " | " in text) else text
+
+    if report.value(path, RDF.first) is not None:  # a sequence path is an RDF list
+        return " / ".join(sub(step) for step in Collection(report, path))
+    alternatives = report.value(path, URIRef(SH + "alternativePath"))
+    if alternatives is not None:
+        return " | ".join(sub(step) for step in Collection(report, alternatives))
+    for prop, fmt in (("inversePath", "^{}"), ("zeroOrMorePath", "{}*"), ("oneOrMorePath", "{}+"),
+                      ("zeroOrOnePath", "{}?")):
+        inner = report.value(path, URIRef(SH + prop))
+        if inner is not None:
+            return fmt.format(sub(inner))
+    return "(complex path)"
 
 
 def findings_from_report(report: "Graph") -> list[Finding]:
@@ -127,20 +173,147 @@ def findings_from_report(report: "Graph") -> list[Finding]:
     return out
 
 
-def validate(data: "Graph", shapes: "Graph", ontology: "Graph") -> ValidationResult:
-    """Validate `data` against `shapes` with `ontology` mixed in; inputs are never changed."""
-    import pyshacl
+def turbo_available() -> bool:
+    """True when the optional fast engine (pyshacl-turbo, extra `fast`) can be imported."""
+    import importlib.util
 
+    return importlib.util.find_spec("pyshacl_turbo") is not None
+
+
+def _size(data) -> int:
+    return len(data)
+
+
+def choose_engine(engine: str | None, data) -> str:
+    """The engine that will run: an explicit choice, else CARNK_SHACL_ENGINE, else auto
+    (pyshacl-turbo for data of at least FAST_MIN_TRIPLES triples when installed, else pyshacl)."""
+    wanted = (engine or os.environ.get(ENGINE_ENV) or "auto").strip().lower()
+    if wanted not in ENGINES:
+        raise BadInputError(f"unknown SHACL engine {wanted!r} (use one of {', '.join(ENGINES)})")
+    if wanted == "turbo" and not turbo_available():
+        raise BadInputError("SHACL engine 'turbo' needs pyshacl-turbo: pip install 'carnk-graph[fast]' "
+                            "(Python 3.11 or later)")
+    if wanted == "auto":
+        return "turbo" if _size(data) >= FAST_MIN_TRIPLES and turbo_available() else "pyshacl"
+    return wanted
+
+
+def validate(data: "Graph | pyoxigraph.Store", shapes: "Graph", ontology: "Graph", *,
+             engine: str | None = None) -> ValidationResult:
+    """Validate `data` (an rdflib Graph, or a pyoxigraph Store for big data) together with
+    `ontology` against `shapes`; inputs are never changed. `engine`: see choose_engine."""
     from .safety import disable_rdflib_loading
 
     check_shapes_safe(shapes)
     disable_rdflib_loading()  # a shape's FROM could otherwise make rdflib read a file
     from rdflib import Graph
 
-    shapes_copy = Graph()  # pyshacl adds triples (owl:Class rdfs:subClassOf rdfs:Class ...) to its shapes graph
+    shapes_copy = Graph()  # both engines may add triples (owl:Class rdfs:subClassOf rdfs:Class ...) to it
     shapes_copy += shapes
-    _conforms, report, _text = pyshacl.validate(
-        data, shacl_graph=shapes_copy, ont_graph=ontology, inference="none",
-        advanced=True, allow_warnings=True, abort_on_first=False, inplace=False,
-    )
+    if choose_engine(engine, data) == "turbo":
+        report = _run_turbo(data, shapes_copy, ontology)
+    else:
+        report = _run_pyshacl(data, shapes_copy, ontology)
     return ValidationResult(findings_from_report(report), report)
+
+
+def _run_pyshacl(data, shapes: "Graph", ontology: "Graph") -> "Graph":
+    """pyshacl on a fresh union of data and ontology (validated in place: it is our own copy)."""
+    import pyshacl
+    from rdflib import Graph
+
+    union = Graph()
+    if _is_store(data):
+        from .sources import ox_to_rdflib
+
+        for q in data:
+            union.add((ox_to_rdflib(q.subject), ox_to_rdflib(q.predicate), ox_to_rdflib(q.object)))
+    else:
+        for t in data.triples((None, None, None)):  # a Dataset's default union too
+            union.add(t)
+    union += ontology
+    _conforms, report, _text = pyshacl.validate(
+        union, shacl_graph=shapes, inference="none",
+        advanced=True, allow_warnings=True, abort_on_first=False, inplace=True,
+    )
+    return report
+
+
+def _run_turbo(data, shapes: "Graph", ontology: "Graph") -> "Graph":
+    """pyshacl-turbo on a fresh in-memory Store holding data and ontology in the default graph."""
+    import pyoxigraph as ox
+    import pyshacl_turbo
+
+    from .sources import rdflib_to_ox
+
+    store = ox.Store()
+    if _is_store(data):
+        store.bulk_extend(ox.Quad(q.subject, q.predicate, q.object) for q in data)
+    else:
+        store.bulk_extend(ox.Quad(rdflib_to_ox(s), rdflib_to_ox(p), rdflib_to_ox(o))
+                          for s, p, o in data.triples((None, None, None)))
+    store.bulk_extend(ox.Quad(rdflib_to_ox(s), rdflib_to_ox(p), rdflib_to_ox(o)) for s, p, o in ontology)
+    _conforms, report, _text = pyshacl_turbo.validate(
+        store, shacl_graph=shapes, advanced=True, allow_warnings=True, abort_on_first=False,
+        do_owl_imports=False,
+    )
+    return report
+
+
+def _is_store(data) -> bool:
+    return type(data).__module__.split(".")[0] == "pyoxigraph"
+
+
+def store_from_files(files: Iterable[str | Path], extra: Iterable["Graph"] = ()) -> "pyoxigraph.Store":
+    """Parse data files strictly (as sources.parse_graph does: size cap, refusals, ill-typed
+    literals with their line) straight into an in-memory pyoxigraph Store, plus `extra` graphs.
+
+    This is the big-data path: no rdflib graph of the data is ever built."""
+    import pyoxigraph as ox
+
+    from .progress import Progress
+    from .sources import parse_quads, read_checked, rdflib_to_ox
+
+    store = ox.Store()
+    for f in files:
+        p = Path(f)
+        data = read_checked(p)
+        with Progress(f"parse {p.name}", len(data), unit="B") as bar:
+            quads = parse_quads(p, data=data)
+            bar.update(len(data))
+        _refuse_named_graphs_and_ill_typed(quads, data, p)
+        store.bulk_extend(ox.Quad(q.subject, q.predicate, q.object) for q in quads)
+    for g in extra:
+        store.bulk_extend(ox.Quad(rdflib_to_ox(s), rdflib_to_ox(p), rdflib_to_ox(o)) for s, p, o in g)
+    return store
+
+
+_LEXICALLY_FREE = {PREFIXES["xsd"] + "string", PREFIXES["rdf"] + "langString"}
+
+
+def _refuse_named_graphs_and_ill_typed(quads: list, data: bytes, path: Path) -> None:
+    """The checks sources.parse_graph makes on top of the parser, for the Store path."""
+    import logging
+
+    import pyoxigraph as ox
+    from rdflib import Literal, URIRef
+
+    from .sources import _line_of
+
+    log = logging.getLogger("rdflib.term")
+    previous = log.level
+    log.setLevel(logging.CRITICAL)  # rdflib logs every ill-typed literal; we raise instead
+    try:
+        for q in quads:
+            if not isinstance(q.graph_name, ox.DefaultGraph):
+                raise BadInputError("named graphs are not allowed in a data file", path=path,
+                                    line=_line_of(data, getattr(q.graph_name, "value", "")))
+            o = q.object
+            if isinstance(o, ox.Literal) and not o.language and o.datatype.value not in _LEXICALLY_FREE:
+                lit = Literal(o.value, datatype=URIRef(o.datatype.value))
+                if getattr(lit, "ill_typed", False):
+                    raise BadInputError(f'ill-typed literal "{o.value}"^^<{o.datatype.value}>: not a valid '
+                                        f"{o.datatype.value.rsplit('#', 1)[-1]}", path=path,
+                                        line=_line_of(data, f'"{o.value}"'))
+    finally:
+        log.setLevel(previous)
