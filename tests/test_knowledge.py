@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import csv
 import importlib.metadata
+import os
 import re
+from pathlib import Path
 
 import pytest
 from rdflib import BNode, Literal, URIRef
@@ -418,6 +420,24 @@ def test_a_class_under_two_disjoint_classes_is_unsatisfiable():
 def test_the_ontology_declares_the_disjointness_the_fixtures_rely_on(pair):
     p, a, b = pair
     assert (URIRef(a), p, URIRef(b)) in kh.ontology_graph()
+
+
+def test_the_ontology_and_knowledge_graph_are_in_the_owl2_dl_profile(tmp_path):
+    import shutil
+    import subprocess
+
+    import owlready2
+
+    javac = shutil.which("javac")
+    if javac is None or not kh.java_available():
+        pytest.skip("the OWL 2 DL profile check needs a Java compiler")
+    jar = Path(owlready2.__file__).parent / "hermit" / "HermiT.jar"
+    shutil.copy(kh.DATA / "owl2dl" / "DLProfileCheck.java", tmp_path)
+    subprocess.run([javac, "-cp", str(jar), "DLProfileCheck.java"], cwd=tmp_path, check=True, capture_output=True)
+    kh.knowledge_graph().serialize(tmp_path / "carnk.owl", format="xml")
+    out = subprocess.run(["java", "-cp", f"{jar}{os.pathsep}{tmp_path}", "DLProfileCheck", str(tmp_path / "carnk.owl")],
+                         capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "in profile", out.stdout + out.stderr
 
 
 def test_the_ontology_stays_free_of_datatypes_hermit_cannot_read():
