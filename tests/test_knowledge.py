@@ -102,6 +102,22 @@ def test_the_version_info_is_the_package_version():
     assert str(kh.ontology_graph().value(ONTOLOGY, OWL.versionInfo)) == version
 
 
+# --- every Turtle source parses strictly ---------------------------------------------------------
+
+def turtle_sources() -> list[Path]:
+    fixtures = [*sorted((kh.DATA / "shapes").glob("*/*.ttl")), *sorted((kh.DATA / "checks").glob("*.ttl")),
+                *sorted((kh.DATA / "reasoning").glob("*.ttl"))]
+    return [kh.ONTOLOGY_FILE, *kh.kg_files(), *kh.shape_files(), *fixtures]
+
+
+@pytest.mark.parametrize("path", turtle_sources(), ids=lambda p: str(p.relative_to(kh.REPO)))
+def test_every_turtle_source_parses_strictly_with_oxigraph(path):
+    import pyoxigraph
+
+    triples = list(pyoxigraph.parse(path=str(path), format=pyoxigraph.RdfFormat.TURTLE))
+    assert len(triples) == len(kh.parse(path))
+
+
 # --- terms: one label, one definition, readable labels --------------------------------------------
 
 @pytest.mark.parametrize("term", declared_carnk_entities(), ids=short)
