@@ -292,6 +292,14 @@ def test_basic_auth_credentials_are_sent(where):
     assert srv.hits and srv.hits[0]["authorization"] == "Basic " + base64.b64encode(b"curator:s3cret").decode()
 
 
+def test_the_password_can_come_from_the_environment(where, monkeypatch):
+    monkeypatch.setenv("CARNK_STORE_PASSWORD", "from-env")
+    with tiny_server(403, "no") as srv:
+        code = main(["load", *where, "--endpoint", srv.url + "/sparql", "--user", "curator", "--graph", "kg"])
+    assert code == 6
+    assert srv.hits[0]["authorization"] == "Basic " + base64.b64encode(b"curator:from-env").decode()
+
+
 def test_digest_auth_loads_into_virtuoso(virtuoso_store, where, release):
     auth_url = virtuoso_store.query + "-auth"  # /sparql-auth: Virtuoso's digest-protected endpoint
     virtuoso_store.clear(PREFIX)
@@ -416,6 +424,11 @@ def remote_rows(store: Store, text: str, form: str, variables: list[str]) -> Cou
         with urllib.request.urlopen(req, timeout=60) as r:
             triples = ox.parse(r.read(), format=ox.RdfFormat.N_TRIPLES)
         return Counter(tuple(_norm_ox(x) for x in (t.subject, t.predicate, t.object)) for t in triples)
+    if store.kind == "virtuoso":
+        # Keep the join order as written. Virtuoso's optimiser samples the data, so its plan, and
+        # with some queries its (wrong) answer, changed from run to run; a correct engine answers
+        # the same under any join order, so the comparison stays fair and becomes repeatable.
+        text = 'DEFINE sql:select-option "order"\n' + text
     rows = sparql_select(store.query, text, dataset)
     if form == "ask":
         return Counter(r["ask"]["value"] for r in rows)
@@ -439,10 +452,12 @@ def loaded(store, where) -> Store:
 #: specified). Strict xfail: when a query is rewritten portably, or Virtuoso is fixed, the XPASS
 #: fails and the entry must go. Every other query, and every new one, must answer the same.
 VIRTUOSO_DEVIATIONS = {
+    "allogeneic-products-and-gvhd": "answers no rows (the spec: 4): a path with MINUS; without a fixed join "
+                                    "order its answer changed from run to run",
     "capabilities-combined-by-a-cell": "a FILTER inside OPTIONAL does not see the outer ?cell "
                                        "(LeftJoin condition scope); Virtuoso drops the optional match",
-    "construct-domains-in-order": "drops rows the spec keeps: in a join, rdfs:subClassOf* loses its "
-                                  "zero-length match, and with MINUS whole domains go missing",
+    "construct-domains-in-order": "drops domains the spec keeps (in a join, rdfs:subClassOf* loses its "
+                                  "zero-length match)",
     "hla-matching-by-product": "BIND(true AS ?x) comes back as \"1\"^^xsd:integer: Virtuoso has no boolean values",
     "immunotherapy-types-and-their-cells": "rdfs:subClassOf+ returns duplicate rows (one per route through "
                                            "the hierarchy; SPARQL 1.1 paths have set semantics)",

@@ -132,6 +132,21 @@ def cmd_query(args) -> int:
 
 # -- load (owner: remote.py) --------------------------------------------------------------------------
 
+def _store_password(args) -> str | None:
+    """--password, else $CARNK_STORE_PASSWORD (kept out of `ps`), else asked on a terminal."""
+    import os
+
+    if not args.user or args.password is not None:
+        return args.password
+    env = os.environ.get("CARNK_STORE_PASSWORD")
+    if env is not None:
+        return env
+    if not args.dry_run and sys.stdin.isatty():
+        import getpass
+        return getpass.getpass(f"password for {args.user} at {args.endpoint}: ")
+    return None
+
+
 def cmd_load(args) -> int:
     from .build import ensure_built
     from .remote import SparqlClient, load, plan_load, read_release
@@ -142,8 +157,9 @@ def cmd_load(args) -> int:
                      method="gsp" if args.gsp else "update")
     if args.timeout <= 0:
         raise BadInputError("--timeout must be a positive number of seconds")
-    client = SparqlClient(args.endpoint, args.update, args.gsp, user=args.user, password=args.password,
-                          auth=args.auth, timeout=args.timeout)  # checks the URLs, also for --dry-run
+    client = SparqlClient(args.endpoint, args.update, args.gsp, user=args.user,
+                          password=_store_password(args), auth=args.auth,
+                          timeout=args.timeout)  # checks the URLs, also for --dry-run
     if args.dry_run:
         for line in plan.describe():
             print(line)
@@ -247,7 +263,7 @@ def make_parser() -> argparse.ArgumentParser:
     ld.add_argument("--graph", choices=GRAPH_CHOICES, action="append", help="graph(s) to load (default: all)")
     ld.add_argument("--graph-prefix", metavar="IRI", help="put the graphs under this IRI prefix instead of https://w3id.org/carnk/graph/")
     ld.add_argument("--user")
-    ld.add_argument("--password")
+    ld.add_argument("--password", help="store password (default: $CARNK_STORE_PASSWORD, else asked on a terminal)")
     ld.add_argument("--auth", choices=("basic", "digest"), default="basic")
     ld.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="connect and read timeout per request")
     ld.add_argument("--dry-run", action="store_true", help="show what would be sent, send nothing")

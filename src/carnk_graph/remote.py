@@ -29,13 +29,12 @@ from __future__ import annotations
 import json
 import secrets
 import socket
-import sys
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
 
 from .errors import BadInputError, RemoteStoreError
 from .namespaces import GRAPH_BASE, GRAPH_NAMES, GRAPHS, SKOLEM_BASE
@@ -53,6 +52,9 @@ SPLIT_MIN = 32  # below this a refusal is about content, not size: report it
 PROGRESS_BYTES = 4_000_000
 RESULTS_JSON = "application/sparql-results+json"
 NTRIPLES = "application/n-triples"
+
+if TYPE_CHECKING:
+    from .progress import Progress
 
 Say = Callable[[str], None]
 
@@ -287,27 +289,6 @@ class LoadResult:
         return [f"{name}: {n} triples in <{iri}> (verified)" for name, (iri, n) in self.counts.items()]
 
 
-class _Progress:
-    """A one-line progress bar on stderr; silent unless enabled."""
-
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.total, self.done, self.enabled = max(total, 1), 0, enabled
-
-    def add(self, n: int) -> None:
-        if not self.enabled:
-            return
-        self.done += n
-        frac = min(self.done / self.total, 1.0)
-        bar = "#" * int(frac * 30)
-        sys.stderr.write(f"\r  uploading [{bar:<30}] {frac:4.0%} {self.done / 1e6:.1f}/{self.total / 1e6:.1f} MB")
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
-
-
 class _RestoreFailed(RemoteStoreError):
     """The swap failed and so did putting the old graphs back: the backup graphs must survive."""
 
@@ -316,12 +297,12 @@ def _insert_data(graph: str, lines: Sequence[str]) -> str:
     return f"INSERT DATA {{ GRAPH <{graph}> {{\n" + "\n".join(lines) + "\n} }"
 
 
-def _upload(client: SparqlClient, plan: LoadPlan, g: GraphLoad, staging: str, bar: _Progress) -> None:
+def _upload(client: SparqlClient, plan: LoadPlan, g: GraphLoad, staging: str, bar: "Progress") -> None:
     for part in g.chunks:
         _send_chunk(client, plan.method, staging, part, bar)
 
 
-def _send_chunk(client: SparqlClient, method: str, staging: str, part: Sequence[str], bar: _Progress) -> None:
+def _send_chunk(client: SparqlClient, method: str, staging: str, part: Sequence[str], bar: "Progress") -> None:
     """Send one chunk; if the store refuses it (400/413, as too large), send its halves instead.
 
     Resending is safe: a refused INSERT DATA or POST added nothing, and a graph is a set,
@@ -340,7 +321,7 @@ def _send_chunk(client: SparqlClient, method: str, staging: str, part: Sequence[
         _send_chunk(client, method, staging, part[:half], bar)
         _send_chunk(client, method, staging, part[half:], bar)
         return
-    bar.add(len(data))
+    bar.update(len(data))
 
 
 def _replace(pairs: Sequence[tuple[str, str | None]]) -> str:
@@ -367,16 +348,18 @@ def _drop_quietly(client: SparqlClient, graphs: Iterable[str]) -> None:
 def load(plan: LoadPlan, client: SparqlClient, *, say: Say | None = None,
          progress: bool | None = None) -> LoadResult:
     """Load every graph of `plan` through staging graphs; never leave a target half-replaced."""
+    from .progress import Progress, wants_progress
+
     say = say or (lambda _m: None)
     if progress is None:
-        progress = sys.stderr.isatty()
+        progress = wants_progress()
     token = secrets.token_hex(6)
     staging = {g.name: f"{g.target}.staging-{token}" for g in plan.graphs}
     backup = {g.name: f"{g.target}.backup-{token}" for g in plan.graphs}
     before: dict[str, int] = {}
     keep = True  # drop the backups afterwards (not when a restore failed: they hold the old graphs)
     try:
-        bar = _Progress(plan.bytes, progress and plan.bytes > PROGRESS_BYTES)
+        bar = Progress("upload", plan.bytes, unit="B", enabled=progress and plan.bytes > PROGRESS_BYTES)
         try:
             for g in plan.graphs:
                 say(f"uploading {g.name}: {g.triples} triples in {len(g.chunks)} chunk(s) to <{staging[g.name]}>")
