@@ -452,7 +452,7 @@ def loaded(store, where) -> Store:
 #: specified). Strict xfail: when a query is rewritten portably, or Virtuoso is fixed, the XPASS
 #: fails and the entry must go. Every other query, and every new one, must answer the same.
 VIRTUOSO_DEVIATIONS = {
-    "allogeneic-products-and-gvhd": "answers no rows (the spec: 4): a path with MINUS; without a fixed join "
+    "allogeneic-products-and-gvhd": "answers none of the rows the spec gives (a path with MINUS); without a fixed join "
                                     "order its answer changed from run to run",
     "capabilities-combined-by-a-cell": "a FILTER inside OPTIONAL does not see the outer ?cell "
                                        "(LeftJoin condition scope); Virtuoso drops the optional match",
