@@ -126,6 +126,15 @@ def refused_guard() -> Iterator:
     assert holder[0].refused, "nothing was refused"
 
 
+def test_building_and_querying_the_shipped_graph_makes_zero_network_attempts(project_root, tmp_path):
+    dist = str(tmp_path / "dist")
+    with network_guard(allowed=True) as recorder:
+        assert main(["build", "-q", "--root", str(project_root), "--dist", dist]) == 0
+        for q in sorted((project_root / "queries").glob("*.rq"))[:3]:
+            main(["query", q.stem, "--root", str(project_root), "--dist", dist])
+    assert recorder.attempts == []
+
+
 def test_the_guard_refuses_a_connection_and_records_it(listener):
     with refused_guard() as guard:
         with socket.socket() as s:
