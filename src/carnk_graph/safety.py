@@ -22,7 +22,7 @@ import sys
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
+from typing import ContextManager, Iterable, Iterator
 from urllib.parse import urlsplit
 
 from .errors import RefusedError
@@ -78,12 +78,9 @@ def _target(event: str, args: tuple) -> tuple[str | None, str]:
         if isinstance(address, tuple) and address:
             return str(address[0]), f"{address[0]}:{address[1]}" if len(address) > 1 else str(address[0])
         return None, ""
-    if event == "urllib.Request":
+    if event == "urllib.Request":  # file: and data: URLs too: a document must not read local files
         url = str(args[0])
-        parts = urlsplit(url)
-        if parts.scheme in ("http", "https", "ftp"):
-            return parts.hostname or "", url
-        return parts.hostname or "", url  # file: and data: URLs are refused too unless all is allowed
+        return urlsplit(url).hostname or "", url
     if event == "http.client.connect":
         return str(args[1]), f"{args[1]}:{args[2]}"
     if event in ("socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyname_ex", "socket.gethostbyaddr"):
@@ -207,7 +204,7 @@ def hosts_of(urls: Iterable[str | None]) -> frozenset[str]:
 OFFLINE_COMMANDS = frozenset({"build", "validate", "query", "export", "stats"})
 
 
-def guard_for(args) -> "contextmanager[Guard]":
+def guard_for(args) -> ContextManager[Guard]:
     """The guard a CLI command runs under.
 
     build / validate / query / export / stats: nothing, unless --allow-network.
