@@ -496,3 +496,17 @@ def test_a_chunk_the_store_refuses_as_too_large_is_split_and_resent(store, relea
     assert any(s > 20_000 for s in sizes) and any(s <= 20_000 for s in sizes)
     assert store.triples(PREFIX + "split/ontology") == expected_triples(release["ontology"])
     assert helper_graphs(store) == set()
+
+
+@pytest.mark.parametrize("bad", [["--graph-prefix", "not an iri"], ["--endpoint", "ftp://127.0.0.1/sparql"],
+                                 ["--timeout", "0"]], ids=["graph-prefix", "endpoint-scheme", "timeout"])
+def test_bad_load_options_are_exit_2_before_anything_is_sent(where, bad, capsys):
+    with tiny_server(500, "must not be called") as srv:
+        args = ["load", *where, "--endpoint", srv.url + "/sparql", "--dry-run"]
+        if bad[0] == "--endpoint":
+            args[args.index("--endpoint") + 1] = bad[1]
+        else:
+            args += bad
+        assert main(args) == 2
+        assert srv.hits == []
+    _one_line_error(capsys)
