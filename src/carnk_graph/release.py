@@ -31,28 +31,94 @@ QUAD_FORMATS = ("nq", "trig", "jsonld")
 RDFLIB_FORMAT = {"ttl": "turtle", "nt": "nt", "nq": "nquads", "trig": "trig", "jsonld": "json-ld", "owl": "xml"}
 
 
+def _content_labels(graph: "Graph") -> dict | None:
+    """Blank-node labels from a hash of what each blank node says (its outgoing
+    statements, recursively): linear time for the tree-shaped blank nodes of OWL
+    (restrictions, lists). None when that does not tell every blank node apart
+    (cycles, or two blank nodes saying the same thing), so the caller falls back
+    to full canonicalisation."""
+    import hashlib
+    from collections import defaultdict
+
+    from rdflib import BNode
+
+    edges: dict = defaultdict(list)
+    nodes: set = set()
+    for s, p, o in graph:
+        if isinstance(s, BNode):
+            edges[s].append((p, o))
+            nodes.add(s)
+        if isinstance(o, BNode):
+            nodes.add(o)
+    memo: dict = {}
+    visiting: set = set()
+
+    def digest(b) -> str | None:
+        if b in memo:
+            return memo[b]
+        if b in visiting:
+            return None  # a cycle
+        visiting.add(b)
+        parts = []
+        for p, o in edges[b]:
+            obj = digest(o) if isinstance(o, BNode) else o.n3()
+            if obj is None:
+                return None
+            parts.append(f"{p.n3()} {'_:' + obj if isinstance(o, BNode) else obj}")
+        visiting.discard(b)
+        memo[b] = hashlib.sha256("\n".join(sorted(parts)).encode("utf-8")).hexdigest()
+        return memo[b]
+
+    labels = {}
+    for b in nodes:
+        d = digest(b)
+        if d is None:
+            return None
+        labels[b] = d
+    # Blank nodes that say the same thing (one restriction written under two
+    # classes) are told apart by who points at them; refine until stable.
+    inbound: dict = defaultdict(list)
+    for s, p, o in graph:
+        if isinstance(o, BNode):
+            inbound[o].append((s, p))
+    for _ in range(len(nodes)):
+        if len(set(labels.values())) == len(labels):
+            return labels
+        refined = {}
+        for b, label in labels.items():
+            ctx = sorted(f"{'_:' + labels[s] if isinstance(s, BNode) else s.n3()} {p.n3()}" for s, p in inbound[b])
+            refined[b] = hashlib.sha256((label + "\n" + "\n".join(ctx)).encode("utf-8")).hexdigest()
+        if len(set(refined.values())) == len(set(labels.values())):
+            return None  # no progress: truly symmetric blank nodes
+        labels = refined
+    return labels if len(set(labels.values())) == len(labels) else None
+
+
 def canonical(graph: "Graph") -> "Graph":
     """A copy of `graph` whose blank nodes carry labels derived from the graph's content.
 
-    Labels are short prefixes of rdflib's canonical hashes; the full hash is
-    used for any prefix that would collide.
+    Content hashes serve where they tell every blank node apart (the usual case,
+    and fast); otherwise rdflib's canonicalisation (RDFC-style, slower) decides.
+    Labels are short prefixes of the hashes; the full hash is used if a prefix
+    would collide.
     """
     from rdflib import BNode, Graph
     from rdflib.compare import to_canonical_graph
 
     out = Graph()
-    if not any(isinstance(t, BNode) for tr in graph for t in (tr[0], tr[2])):
-        for t in graph:
-            out.add(t)
-        return out
-    canon = list(to_canonical_graph(graph))
-    ids = sorted({str(t) for tr in canon for t in (tr[0], tr[2]) if isinstance(t, BNode)})
-    short = {i: "b" + i[2:14] for i in ids}
+    labels = _content_labels(graph)
+    if labels is not None:
+        source, key = graph, lambda t: labels[t]
+    else:
+        source, key = list(to_canonical_graph(graph)), lambda t: str(t)[2:]
+    ids = sorted({key(t) for tr in source for t in (tr[0], tr[2]) if isinstance(t, BNode)})
+    short = {i: "b" + i[:12] for i in ids}
     if len(set(short.values())) != len(ids):
-        short = {i: i for i in ids}
-    relabel = lambda t: BNode(short[str(t)]) if isinstance(t, BNode) else t  # noqa: E731
-    for s, p, o in sorted(canon, key=lambda tr: tuple(x.n3() for x in tr)):
-        out.add((relabel(s), p, relabel(o)))
+        short = {i: "b" + i for i in ids}
+    relabel = lambda t: BNode(short[key(t)]) if isinstance(t, BNode) else t  # noqa: E731
+    for s, p, o in sorted(((relabel(s), p, relabel(o)) for s, p, o in source),
+                          key=lambda tr: tuple(x.n3() for x in tr)):
+        out.add((s, p, o))
     return out
 
 
