@@ -104,6 +104,17 @@ def _counts(graphs) -> dict[str, int]:
     return {"classes": len(classes), "properties": len(props), "individuals": len(individuals - classes - props)}
 
 
+def _java_on_path() -> bool:
+    """Cheap guess (no owlready2 import) of whether HermiT can run: $CARNK_JAVA or java on PATH."""
+    import os
+    import shutil
+
+    java = os.environ.get("CARNK_JAVA") or "java"
+    if os.sep in java:
+        return os.path.isfile(java) and os.access(java, os.X_OK)
+    return shutil.which(java) is not None
+
+
 def build(root: str | Path | None = None, dist: str | Path | None = None, *, reasoner: str = "auto",
           no_reason: bool = False, force: bool = False,
           progress: Callable[[str], None] | None = None) -> BuildSummary:
@@ -117,6 +128,9 @@ def build(root: str | Path | None = None, dist: str | Path | None = None, *, rea
     paths = find_project(root)
     out = Path(dist) if dist is not None else paths.default_dist()
     options = {"reasoner": "none" if no_reason else reasoner}
+    if not no_reason and reasoner == "auto":
+        # auto's result depends on whether Java is there: installing Java must trigger a rebuild
+        options["java"] = _java_on_path()
     digest = sources_hash(paths)
     say = progress or (lambda _msg: None)
     if not force and is_current(paths, out, options):
