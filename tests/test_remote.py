@@ -509,3 +509,40 @@ def test_bad_load_options_are_exit_2_before_anything_is_sent(where, bad, capsys)
         assert main(args) == 2
         assert srv.hits == []
     _one_line_error(capsys)
+
+
+def test_all_targets_are_replaced_in_one_update_request(store, where):
+    store.clear(PREFIX)
+
+    with FaultProxy(store.update.rsplit("/", 1)[0], lambda path, form: None) as proxy:
+        assert run_load(where, store, "--graph-prefix", PREFIX + "one/", update=proxy.url(store.update)) == 0
+    swaps = [f["update"] for _, f in proxy.seen if _is_swap(f)]
+    assert len(swaps) == 1
+    for name in GRAPH_NAMES:
+        assert f"DROP SILENT GRAPH <{PREFIX}one/{name}>" in swaps[0]
+
+
+def test_when_restoring_fails_too_the_backups_are_kept_and_named(store, where, capsys):
+    target = PREFIX + "norestore/kg"
+    before = seed(store, target)
+
+    def rule(path, form):
+        text = form.get("update", "")
+        if _is_swap(form):
+            broken = text + f" ;\nDROP GRAPH <{PREFIX}never-created-{free_port()}>"
+            return ("rewrite", urllib.parse.urlencode({"update": broken}).encode())
+        if re.search(r"ADD <[^>]*\.backup-[0-9a-f]+> TO ", text):  # the restore
+            return (503, "Service Unavailable: shutting down")
+        return None
+
+    with FaultProxy(store.update.rsplit("/", 1)[0], rule) as proxy:
+        code = run_load(where, store, "--graph", "kg", "--graph-prefix", PREFIX + "norestore/",
+                        update=proxy.url(store.update))
+    assert code == 6
+    err = _one_line_error(capsys)
+    backups = {g for g in store.graphs() if g.startswith(target + ".backup-")}
+    assert len(backups) == 1 and f"<{backups.pop()}>" in err
+    kept = next(g for g in store.graphs() if g.startswith(target + ".backup-"))
+    assert store.triples(kept) == before
+    assert not any(".staging-" in g for g in store.graphs())
+    store.clear(PREFIX)
