@@ -45,6 +45,7 @@ import socket
 import subprocess
 import sys
 import threading
+import unicodedata
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -212,6 +213,7 @@ def check_stderr(err: str, case: dict) -> None:
         assert not lines, f"expected nothing on stderr, got:\n{err}"
         return
     assert len(lines) == 1, f"expected exactly one line on stderr, got {len(lines)}:\n{err}"
+    assert not [c for c in lines[0] if unicodedata.category(c) == "Cc"], "a raw control character on stderr"
     assert case["stderr"] in lines[0], f"{case['stderr']!r} not in {lines[0]!r}"
     if "location" in case:
         assert case["location"] in lines[0], f"location {case['location']!r} not in {lines[0]!r}"
@@ -279,6 +281,18 @@ def test_the_installed_command_answers_bad_input_the_same_way(case_dir, tmp_path
 
 def test_the_corpus_covers_at_least_forty_cases():
     assert len(CASES) >= 40
+
+
+def test_a_file_name_with_a_newline_still_gives_one_line(tmp_path, capfd):
+    """File names are quoted in messages; a hostile one must not break the one-line contract."""
+    bad = tmp_path / "two\nlines\x1b[2J.ttl"
+    bad.write_bytes(b"")
+    root = copy_project(MINIMAL, tmp_path / "project")
+    capfd.readouterr()
+    assert main(["validate", str(bad), "--standalone", "--root", str(root)]) == 2
+    err = capfd.readouterr().err
+    assert err.count("\n") == 1 and "\x1b" not in err
+    assert "two\\nlines\\x1b[2J.ttl:1: file is empty" in err
 
 
 def test_with_debug_an_error_shows_its_traceback(tmp_path):

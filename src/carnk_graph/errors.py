@@ -16,6 +16,15 @@ TIMEOUT = 5
 REMOTE = 6
 
 
+def printable(text: str) -> str:
+    """`text` with control and other non-printing characters written as escapes (\\x1b, \\n, \\u2028).
+
+    Messages quote file names and file contents; from hostile input those could
+    hold a newline (breaking the one-line contract) or a terminal escape sequence.
+    """
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
 class CarnkError(Exception):
     """Base of every expected failure; `exit_code` is the CLI contract."""
 
@@ -23,10 +32,10 @@ class CarnkError(Exception):
 
     def __init__(self, message: str, *, path: str | Path | None = None,
                  line: int | None = None, column: int | None = None) -> None:
-        self.path = str(path) if path is not None else None
+        self.path = printable(str(path)) if path is not None else None
         self.line = line
         self.column = column
-        self.detail = " ".join(str(message).split())  # always one line
+        self.detail = printable(" ".join(str(message).split()))  # always one line
         super().__init__(self.detail)
 
     def __str__(self) -> str:

@@ -145,9 +145,13 @@ def read_checked(path: str | Path) -> bytes:
             f"file is {_human(size)}, over the {_human(cap)} input cap "
             "(set CARNK_MAX_INPUT_MB to raise it)", path=p)
     try:
-        data = p.read_bytes()
+        with open(p, "rb") as fh:
+            data = fh.read(cap + 1)  # bounded: a device such as /dev/zero reports size 0 and never ends
     except OSError as e:
         raise BadInputError(f"cannot read file: {e.strerror}", path=p) from None
+    if len(data) > cap:
+        raise BadInputError(f"more than the {_human(cap)} input cap can be read from it "
+                            "(set CARNK_MAX_INPUT_MB to raise it)", path=p)
     if not data.strip():
         raise BadInputError("file is empty: no RDF statements", path=p, line=1)
     if b"\0" in data:
@@ -297,6 +301,9 @@ def parse_graph(path: str | Path, fmt: str | None = None, into: "Graph | None" =
             if not _is_default_graph(q.graph_name):
                 raise BadInputError("named graphs are not allowed in a source file", path=p,
                                     line=_line_of(data, q.graph_name.value if hasattr(q.graph_name, "value") else ""))
+            if any(not hasattr(t, "value") for t in (q.subject, q.object)):  # a triple term (RDF 1.2)
+                raise BadInputError("RDF-star / RDF 1.2 triple terms are not supported", path=p,
+                                    line=_line_of(data, "<<"))
             o = ox_to_rdflib(q.object)
             if getattr(o, "ill_typed", False):
                 raise BadInputError(f'ill-typed literal "{o}"^^<{o.datatype}>: not a valid '

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
-from .errors import BadInputError, RefusedError
+from .errors import BadInputError, RefusedError, printable
 from .namespaces import PREFIXES
 
 if TYPE_CHECKING:
@@ -58,8 +58,9 @@ class Finding:
     value: str = ""
 
     def line(self) -> str:
+        """One line, whatever the data holds (a value with a newline or an escape is written escaped)."""
         value = f" (value {self.value})" if self.value else ""
-        return f"{self.severity}: {self.focus} {self.path or '-'}: {self.message}{value} [{self.shape}]"
+        return printable(f"{self.severity}: {self.focus} {self.path or '-'}: {self.message}{value} [{self.shape}]")
 
 
 @dataclass
