@@ -23,7 +23,6 @@ SPARQL 1.1 JSON results.
 """
 from __future__ import annotations
 
-import difflib
 import re
 import threading
 from dataclasses import dataclass, field
@@ -267,6 +266,8 @@ def resolve(name: str, queries_dir: Path) -> SavedQuery:
     path = queries_dir / f"{name}.rq"
     if path.is_file():
         return load_query(path, name)
+    import difflib
+
     known = sorted(p.stem for p in queries_dir.glob("*.rq"))
     close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
     close += [k for k in known if name.lower() in k and k not in close][: 3 - len(close)]
@@ -421,8 +422,11 @@ def with_values(text: str, rendered: Mapping[str, str]) -> str:
     `rendered` maps variable names to terms already in N-Triples form, produced
     by the engine's own RDF library from validated terms: the value never
     touches the query as raw text. A block at the start of the group (not a
-    trailing VALUES clause) lets both engines use the binding while joining:
-    pyoxigraph does not push a trailing VALUES into the pattern.
+    trailing VALUES clause) lets pyoxigraph use the binding while joining: it
+    does not push a trailing VALUES into the pattern. (pyoxigraph's own
+    `substitutions=` would need every parameter in the SELECT clause.)
+    A parameter must therefore be used in the query's pattern; to compare it in
+    HAVING, also GROUP BY it.
     """
     if not rendered:
         return text
@@ -743,11 +747,15 @@ class RdflibEngine:
 
     def run(self, text: str, bindings: Mapping[str, Term], cancel: threading.Event) -> Result:
         import rdflib.plugins.sparql as sparql
+        from rdflib import Variable
 
-        bound = with_values(text, {k: self._native(v).n3() for k, v in bindings.items()})
-        prepared = self.prepare(bound, "<query>")
+        # initBindings pre-bind the parameters in every part of the query: rdflib joins nested
+        # groups eagerly (only the innermost join is lazy), so a VALUES block would reach a
+        # later pattern only after that pattern had been evaluated with the variable free.
+        prepared = self.prepare(text, "<query>")
         sparql.SPARQL_LOAD_GRAPHS = False
-        answer = self.dataset.query(prepared)
+        init = {Variable(k): self._native(v) for k, v in bindings.items()}
+        answer = self.dataset.query(prepared, initBindings=init)
         if answer.type == "ASK":
             return Result([], boolean=bool(answer.askAnswer))
         if answer.type != "SELECT":
