@@ -412,6 +412,12 @@ def test_an_ask_query_answers_yes_or_no(capsys, tmp_path, fixture_project):
     assert code == 0 and json.loads(out) == {"head": {}, "boolean": True}
 
 
+def test_construct_and_describe_are_not_run(capsys, tmp_path, fixture_project):
+    path = adhoc(tmp_path, "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }")
+    code, out, err = run_cli(capsys, *fx(fixture_project, "query", path))
+    assert code == 2 and out == "" and "only SELECT and ASK" in err
+
+
 SLOW = ("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }")
 
 

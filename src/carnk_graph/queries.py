@@ -641,7 +641,12 @@ class OxigraphEngine:
     def run(self, text: str, bindings: Mapping[str, Term], cancel: threading.Event) -> Result:
         import pyoxigraph as ox
 
-        answer = self._query(with_values(text, {k: str(self._native(v)) for k, v in bindings.items()}))
+        try:
+            answer = self._query(with_values(text, {k: str(self._native(v)) for k, v in bindings.items()}))
+        except SyntaxError as e:
+            raise BadInputError(f"cannot bind the parameters into this query: {e}") from None
+        except (ValueError, RuntimeError) as e:
+            raise BadInputError(f"cannot run query: {e}") from None
         if isinstance(answer, ox.QueryBoolean):
             return Result([], boolean=bool(answer))
         if not isinstance(answer, ox.QuerySolutions):
@@ -841,6 +846,9 @@ def execute(query: SavedQuery, engine, params: Sequence[str] = (), timeout: floa
     """
     check_read_only(query.text, query.path)
     engine.check(query.text, query.path)
+    if query_form(query.text) not in ("SELECT", "ASK"):
+        raise BadInputError("only SELECT and ASK queries can be run (CONSTRUCT/DESCRIBE are not supported)",
+                            path=query.path)
     bindings = bind_params(query, params)
     result = run_with_timeout(lambda cancel: engine.run(query.text, bindings, cancel), timeout,
                               f"query {query.name}")
