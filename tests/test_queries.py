@@ -514,6 +514,11 @@ def test_header_parsing_reads_every_field_and_continuations():
     assert params[1].kind == "http://www.w3.org/2001/XMLSchema#integer" and params[2].required
 
 
+def test_the_design_example_header_with_its_remark_parses():
+    params = Q.parse_params("therapy = carnk:CARNKCellTherapy   (name = default; bound with initBindings, never by string)")
+    assert params == (Q.Param("therapy", None, "carnk:CARNKCellTherapy"),)
+
+
 def test_a_malformed_parameter_declaration_is_reported():
     with pytest.raises(BadInputError):
         Q.parse_params("a b c")

@@ -210,7 +210,8 @@ def parse_params(spec: str, path: Path | str = "<query>") -> tuple[Param, ...]:
 
     A parameter without a default is required. `none` (or nothing) declares no parameters.
     """
-    spec = spec.strip()
+    # DESIGN.md's example ends with a remark in parentheses, "(name = default; ...)": not a parameter
+    spec = re.sub(r"\s*\([^()]*=[^()]*\)\s*$", "", spec.strip())
     if not spec or spec.lower() == "none":
         return ()
     params: list[Param] = []
