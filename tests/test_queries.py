@@ -352,6 +352,7 @@ REFUSED = {
     "service": "SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }",
     "service-silent": "SELECT * WHERE { SERVICE SILENT <http://example.org/> { ?s ?p ?o } }",
     "service-as-prefixed-name": "SELECT * WHERE { SERVICE:x <urn:a> ?o }",
+    "service-after-a-boolean": "SELECT * WHERE { ?s ?p true.SERVICE <http://127.0.0.1:9/> { ?a ?b ?c } }",
     "service-escaped": "SELECT * WHERE { \\u0053ERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }",
     "from-file": "SELECT * FROM <file:///etc/passwd> WHERE { ?s ?p ?o }",
     "from-url": "SELECT * FROM <http://example.org/data.ttl> WHERE { ?s ?p ?o }",
