@@ -552,7 +552,7 @@ def run_with_timeout(work: Callable[[threading.Event], Result], timeout: float, 
     running finishes in the background of a daemon thread, and the CLI process
     exits without waiting for it.
     """
-    if not timeout or timeout <= 0:
+    if not timeout or not timeout > 0:  # also NaN
         raise BadInputError(f"--timeout must be a positive number of seconds, not {timeout}")
     box: dict = {}
     cancel = threading.Event()
@@ -567,7 +567,7 @@ def run_with_timeout(work: Callable[[threading.Event], Result], timeout: float, 
 
     worker = threading.Thread(target=target, name="carnk-query", daemon=True)
     worker.start()
-    worker.join(timeout)
+    worker.join(None if timeout == float("inf") else timeout)
     if worker.is_alive():
         cancel.set()
         _interrupt(worker)
