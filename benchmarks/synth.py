@@ -276,7 +276,8 @@ def _record(w: Writer, i: int, rng: random.Random, pools: Pools, source: str, de
             w.add(a, CARNK + "frequencyLevel", _iri(level))
             if level == v["not_observed"]:
                 w.add(a, RDF_TYPE, _iri(CARNK + "NegativeToxicityFinding"), GRAPH_INFERRED)
-        w.add(a, CARNK + "study", _iri(study))
+        if i % 10 != 1:  # findings come from the study, except one record per source: general claims
+            w.add(a, CARNK + "study", _iri(study))
         w.add(a, CARNK + "donorSetting", _iri(donor))
         w.add(a, CARNK + "evidenceLevel", _iri(rng.choice(pools["evidence"])))
 
