@@ -299,7 +299,23 @@ def bound_query_text(name: str) -> str:
     return prologue + text
 
 
-def time_command(cmd: list[str], repeat: int, env: dict | None = None) -> tuple[list[float], subprocess.CompletedProcess]:
+def installed_env() -> dict:
+    """The environment of a normal installation: bytecode caching on.
+
+    pip writes .pyc files when it installs a wheel; an editable install under
+    PYTHONDONTWRITEBYTECODE=1 (as on the project's machines) would recompile every module on every
+    cold start, which is a property of this machine, not of the package."""
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def time_command(cmd: list[str], repeat: int, env: dict | None = None,
+                 warm_up: bool = True) -> tuple[list[float], subprocess.CompletedProcess]:
+    """Wall time of `repeat` fresh processes (after one unmeasured run that fills file and bytecode caches)."""
+    env = env if env is not None else installed_env()
+    if warm_up:
+        subprocess.run(cmd, capture_output=True, text=True, cwd=str(ROOT), env=env)
     times, last = [], None
     for _ in range(repeat):
         t = time.perf_counter()
@@ -311,7 +327,8 @@ def time_command(cmd: list[str], repeat: int, env: dict | None = None) -> tuple[
 def import_profile(name: str, dist: Path) -> dict:
     """Top-level import cost of the cold query path, from `python -X importtime`."""
     proc = subprocess.run([PY, "-X", "importtime", "-m", "carnk_graph", "query", name, "--format", "csv",
-                           "--root", str(PROJECT), "--dist", str(dist)], capture_output=True, text=True, cwd=str(ROOT))
+                           "--root", str(PROJECT), "--dist", str(dist)], capture_output=True, text=True, cwd=str(ROOT),
+                          env=installed_env())
     cumulative: dict[str, int] = {}
     everything: set[str] = set()
     for line in proc.stderr.splitlines():
