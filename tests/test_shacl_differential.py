@@ -124,6 +124,15 @@ def test_the_big_data_path_reads_files_into_a_store_with_the_same_results(files)
     assert reference.findings and Counter(fast.findings) == Counter(reference.findings)
 
 
+def test_the_reference_engine_reads_the_store_path_too():
+    """A Store from store_from_files gives pyshacl the same data as parse_graph does."""
+    src = sources()
+    fixture = sorted(FIXTURES.glob("CARConstructShape/invalid*.ttl"))[0]
+    from_graph = validate(parse_graph(fixture), src.shapes, src.ontology, engine="pyshacl")
+    from_store = validate(store_from_files([fixture]), src.shapes, src.ontology, engine="pyshacl")
+    assert from_graph.findings and from_store.findings == from_graph.findings
+
+
 _PATH_STEP = re.compile(r"^\^?(\(.*\)|[A-Za-z][\w.-]*:[\w.-]+|<[^<>\s]+>)[*+?]?$")
 
 
