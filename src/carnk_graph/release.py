@@ -51,30 +51,29 @@ def _content_labels(graph: "Graph") -> dict | None:
         if isinstance(o, BNode):
             nodes.add(o)
     memo: dict = {}
-    visiting: set = set()
-
-    def digest(b) -> str | None:
-        if b in memo:
-            return memo[b]
-        if b in visiting:
-            return None  # a cycle
-        visiting.add(b)
-        parts = []
-        for p, o in edges[b]:
-            obj = digest(o) if isinstance(o, BNode) else o.n3()
-            if obj is None:
-                return None
-            parts.append(f"{p.n3()} {'_:' + obj if isinstance(o, BNode) else obj}")
-        visiting.discard(b)
-        memo[b] = hashlib.sha256("\n".join(sorted(parts)).encode("utf-8")).hexdigest()
-        return memo[b]
-
-    labels = {}
-    for b in nodes:
-        d = digest(b)
-        if d is None:
-            return None
-        labels[b] = d
+    expanded: set = set()  # expanded but not yet hashed: exactly the blank nodes on the current path
+    # Depth-first, children before parents, with an explicit stack: a long rdf:List is a chain
+    # of thousands of blank nodes, deeper than Python's recursion limit.
+    for root in nodes:
+        stack = [root]
+        while stack:
+            b = stack[-1]
+            if b in memo:
+                stack.pop()
+                continue
+            if b not in expanded:
+                expanded.add(b)
+                children = [o for _, o in edges[b] if isinstance(o, BNode) and o not in memo]
+                if any(o in expanded for o in children):
+                    return None  # a cycle
+                if children:
+                    stack.extend(children)
+                    continue
+            parts = [f"{p.n3()} {'_:' + memo[o] if isinstance(o, BNode) else o.n3()}" for p, o in edges[b]]
+            memo[b] = hashlib.sha256("\n".join(sorted(parts)).encode("utf-8")).hexdigest()
+            expanded.discard(b)
+            stack.pop()
+    labels = {b: memo[b] for b in nodes}
     # Blank nodes that say the same thing (one restriction written under two
     # classes) are told apart by who points at them; refine until stable.
     inbound: dict = defaultdict(list)
@@ -213,12 +212,31 @@ def _jsonld_object(ds: "Dataset", context: dict):
             subjects = sorted(set(graph.subjects()), key=lambda t: t.n3())
             roots = [s for s in subjects
                      if isinstance(s, URIRef) or (isinstance(s, BNode) and not any(graph.subjects(None, s)))]
+            self._pending: list = []
             for s in roots:
                 self.process_subject(graph, s, nodemap)
+                self._drain(graph, nodemap)
             for s in _unreachable_bnodes(graph, roots, subjects):
                 if s.n3() not in nodemap:
                     self.process_subject(graph, s, nodemap)
+                    self._drain(graph, nodemap)
             return list(nodemap.values())
+
+        def _drain(self, graph, nodemap) -> None:
+            while self._pending:
+                b = self._pending.pop()
+                if b.n3() not in nodemap:
+                    self.process_subject(graph, b, nodemap)
+
+        def to_raw_value(self, graph, s, o, nodemap):
+            # rdflib writes every blank node at the top level and refers to it by @id, but it gets
+            # there by recursion, one Python frame per level of nesting; a chain of a few thousand
+            # blank nodes overflowed the stack. Same output, with a work list instead.
+            if isinstance(o, BNode) and self.to_collection(graph, o) is None:
+                if o.n3() not in nodemap:
+                    self._pending.append(o)
+                return {self.context.id_key: o.n3()}
+            return super().to_raw_value(graph, s, o, nodemap)
 
         def add_to_node(self, graph, s, p, o, s_node, nodemap):
             # rdflib tests `if value:` before appending a second value, so a first value that is
