@@ -127,6 +127,7 @@ def build(root: str | Path | None = None, dist: str | Path | None = None, *, rea
 
     paths = find_project(root)
     out = Path(dist) if dist is not None else paths.default_dist()
+    _refuse_source_folder(paths, out)
     options = {"reasoner": "none" if no_reason else reasoner}
     if not no_reason and reasoner == "auto":
         # auto's result depends on whether Java is there: installing Java must trigger a rebuild
@@ -203,6 +204,18 @@ def build(root: str | Path | None = None, dist: str | Path | None = None, *, rea
     from .release import atomic_write
     atomic_write(out / STAMP, (json.dumps(summary.to_json(), indent=1, sort_keys=True) + "\n").encode())
     return summary
+
+
+def _refuse_source_folder(paths: ProjectPaths, out: Path) -> None:
+    """A release written into a folder of sources would overwrite them (--dist ontology
+    replaces the hand-edited carnk.ttl with the release of the same name)."""
+    from .errors import BadInputError
+
+    target = out.resolve()
+    for f in paths.inputs():
+        if f.resolve().parent == target:
+            raise BadInputError(f"--dist must not be a folder of sources ({f.name} is there and "
+                                "would be overwritten); use dist/ or an empty folder", path=out)
 
 
 def ensure_built(root: str | Path | None = None, dist: str | Path | None = None,
