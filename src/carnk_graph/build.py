@@ -89,7 +89,21 @@ def is_current(paths: ProjectPaths, dist: Path, options: dict | None = None) -> 
         return False
     if options is not None and stamp.get("options") != options:
         return False
-    return all((dist / name).is_file() for name in stamp.get("files", {})) and (dist / "store").is_dir()
+    return _files_intact(dist, stamp.get("files", {})) and (dist / "store").is_dir()
+
+
+def _files_intact(dist: Path, digests: dict) -> bool:
+    """Every release file present with the content the build recorded: a truncated or edited
+    file in dist/ (copied half-way, changed by hand) means a rebuild, not a parser crash later."""
+    import hashlib
+
+    for name, digest in digests.items():
+        try:
+            if hashlib.sha256((dist / name).read_bytes()).hexdigest() != digest:
+                return False
+        except OSError:
+            return False
+    return True
 
 
 def _counts(graphs) -> dict[str, int]:
