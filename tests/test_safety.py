@@ -500,3 +500,74 @@ def test_a_long_list_and_deeply_nested_blank_nodes_build_and_export(project, tmp
             back.add((s, p, o))
         # canonical() labels blank nodes by content (fast on trees; rdflib's isomorphic is not on chains)
         assert set(canonical(back)) == set(canonical(kg)), fmt
+
+
+# -- the HermiT JVM runs outside the audit hook: it must get nothing to fetch --------------------------
+
+class ProxyTrap:
+    """A 'proxy' on 127.0.0.1 that records the first bytes of every request a JVM sends it."""
+
+    def __init__(self) -> None:
+        self.hits: list[bytes] = []
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(5)
+                try:
+                    self.hits.append(conn.recv(200))
+                except OSError:
+                    self.hits.append(b"")
+
+    def java_options(self) -> str:
+        return " ".join(f"-D{scheme}.proxy{k}={v}" for scheme in ("http", "https")
+                        for k, v in (("Host", "127.0.0.1"), ("Port", self.port)))
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def proxy_trap() -> Iterator[ProxyTrap]:
+    if not __import__("shutil").which("java"):
+        pytest.skip("needs Java for HermiT")
+    trap = ProxyTrap()
+    yield trap
+    trap.close()
+
+
+IMPORTS = "<http://purl.obolibrary.org/obo/cl.owl>"
+
+
+def test_hermit_itself_would_fetch_an_import(proxy_trap, tmp_path):
+    """The control: given owl:imports, the OWL API inside HermiT.jar fetches it (through the trap)."""
+    import subprocess
+
+    import owlready2.reasoning
+
+    nt = tmp_path / "o.nt"
+    nt.write_text("<http://example.org/o> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> "
+                  "<http://www.w3.org/2002/07/owl#Ontology> .\n"
+                  f"<http://example.org/o> <http://www.w3.org/2002/07/owl#imports> {IMPORTS} .\n", encoding="utf-8")
+    subprocess.run(["java", *proxy_trap.java_options().split(), "-cp", owlready2.reasoning._HERMIT_CLASSPATH,
+                    "org.semanticweb.HermiT.cli.CommandLine", "-c", nt.as_uri()],
+                   capture_output=True, timeout=120)
+    assert any(b"cl.owl" in h for h in proxy_trap.hits)
+
+
+def test_a_build_with_owl_imports_gives_hermit_nothing_to_fetch(project, proxy_trap, monkeypatch):
+    ontology = project / "ontology" / "carnk.ttl"
+    ontology.write_text(ontology.read_text(encoding="utf-8")
+                        + f"\n<https://w3id.org/carnk/ontology> owl:imports {IMPORTS} .\n", encoding="utf-8")
+    monkeypatch.setenv("JAVA_TOOL_OPTIONS", proxy_trap.java_options())
+    assert cli(project, "build", "--reasoner", "hermit", "-q") == 0
+    assert proxy_trap.hits == []
