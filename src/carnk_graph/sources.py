@@ -31,6 +31,7 @@ _FORMATS = {
 }
 
 PACKAGE_DATA = Path(__file__).resolve().parent / "_data"
+SOURCE_CHECKOUT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -78,9 +79,12 @@ def find_project(root: str | Path | None = None) -> ProjectPaths:
         cwd = Path.cwd().resolve()
         base = next((d for d in (cwd, *cwd.parents) if _is_project(d)), None)
         if base is None:
-            if not _is_project(PACKAGE_DATA):
+            if _is_project(PACKAGE_DATA):          # a wheel: the sources ship inside the package
+                base, packaged = PACKAGE_DATA, True
+            elif _is_project(SOURCE_CHECKOUT):     # an editable install: the clone it points into
+                base = SOURCE_CHECKOUT
+            else:
                 raise BadInputError("no carnk-graph sources found: run inside a clone or pass --root")
-            base, packaged = PACKAGE_DATA, True
     return ProjectPaths(
         root=base,
         ontology=base / "ontology" / "carnk.ttl",
