@@ -31,9 +31,10 @@ RDFS_LABEL = URIRef("http://www.w3.org/2000/01/rdf-schema#label")
 # -- helpers -----------------------------------------------------------------------------------------
 
 class Listener:
-    """An HTTP server on 127.0.0.1 that counts the requests it receives (it must receive none)."""
+    """An HTTP server on 127.0.0.1 that counts the requests it receives (it must receive none),
+    answering each with `status`."""
 
-    def __init__(self) -> None:
+    def __init__(self, status: int = 200) -> None:
         self.requests = 0
         outer = self
 
@@ -43,8 +44,9 @@ class Listener:
 
             def do_GET(self) -> None:
                 outer.requests += 1
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 body = b"<http://example.org/s> <http://example.org/p> <http://example.org/o> ."
-                self.send_response(200)
+                self.send_response(status)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -571,3 +573,28 @@ def test_a_build_with_owl_imports_gives_hermit_nothing_to_fetch(project, proxy_t
     monkeypatch.setenv("JAVA_TOOL_OPTIONS", proxy_trap.java_options())
     assert cli(project, "build", "--reasoner", "hermit", "-q") == 0
     assert proxy_trap.hits == []
+
+
+# -- --allow-network, end to end ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("allow", [False, True])
+def test_load_through_a_proxy_needs_allow_network(project, monkeypatch, allow, capsys):
+    """The proxy is another host than the endpoint: refused (exit 4, nothing sent) unless the
+    user passes --allow-network; then the request goes out (and the proxy's 502 is exit 6)."""
+    assert cli(project, "build", "--no-reason", "-q") == 0
+    proxy = Listener(status=502)  # a 'proxy' that counts requests and answers 502
+    try:
+        for var in ("no_proxy", "NO_PROXY"):
+            monkeypatch.delenv(var, raising=False)
+        monkeypatch.setenv("http_proxy", f"http://localhost:{proxy.port}")
+        args = ["load", "--endpoint", "http://store.invalid:7878/sparql", "--timeout", "5", "-q"]
+        code = cli(project, *args, *(["--allow-network"] if allow else []))
+        err = capsys.readouterr().err
+    finally:
+        proxy.close()
+    if allow:
+        assert (code, proxy.requests > 0) == (6, True), err
+        assert "HTTP 502" in err
+    else:
+        assert (code, proxy.requests) == (4, 0), err
+        assert "--allow-network" in err
