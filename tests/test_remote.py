@@ -458,8 +458,6 @@ VIRTUOSO_DEVIATIONS = {
     "construct-domains-in-order": "drops domains the spec keeps (in a join, rdfs:subClassOf* loses its "
                                   "zero-length match)",
     "hla-matching-by-product": "BIND(true AS ?x) comes back as \"1\"^^xsd:integer: Virtuoso has no boolean values",
-    "immunotherapy-types-and-their-cells": "rdfs:subClassOf+ returns duplicate rows (one per route through "
-                                           "the hierarchy; SPARQL 1.1 paths have set semantics)",
 }
 
 
