@@ -37,14 +37,11 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-import http.server
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import threading
 import unicodedata
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -55,6 +52,7 @@ import pytest
 from carnk_graph.cli import main
 
 from spine_helpers import MINIMAL, copy_project
+from stores import free_port, tiny_server
 
 try:
     import tomllib
@@ -81,50 +79,16 @@ def installed_command() -> str:
 
 # -- endpoints that misbehave ------------------------------------------------------------------------
 
-def closed_port() -> int:
-    """A port on 127.0.0.1 nothing listens on (bound, read, released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def endpoint(kind: str) -> Iterator[str]:
     """A SPARQL endpoint URL on 127.0.0.1: "closed" (nothing listens), "500" (answers every
-    request with HTTP 500), "hang" (accepts, never answers). Threads stop when the block ends."""
+    request with HTTP 500), "hang" (accepts, never answers)."""
     if kind == "closed":
-        yield f"http://127.0.0.1:{closed_port()}/sparql"
+        yield f"http://127.0.0.1:{free_port()}/sparql"
         return
-    release = threading.Event()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def log_message(self, *args) -> None:
-            pass
-
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            if kind == "hang":
-                release.wait(60)
-                return
-            body = b"Internal Server Error: the store is broken today"
-            self.send_response(500)
-            self.send_header("Content-Type", "text/plain")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        do_GET = do_POST
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/sparql"
-    finally:
-        release.set()
-        server.shutdown()
-        server.server_close()
+    status = None if kind == "hang" else 500
+    with tiny_server(status, "Internal Server Error: the store is broken today") as server:
+        yield server.url + "/sparql"
 
 
 # -- the work folder and its snapshot ---------------------------------------------------------------

@@ -223,7 +223,6 @@ def guard_for(args) -> ContextManager[Guard]:
 
 # -- SPARQL that stays inside the graph ---------------------------------------------------------------
 
-_UNICODE_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})")
 # Order matters: long strings before short ones, so a quote inside """...""" does not open a string.
 _SPARQL_NOISE = re.compile(
     r'"""(?:[^"\\]|\\.|"(?!""))*"""'
@@ -239,16 +238,6 @@ UNSAFE_KEYWORDS = ("SERVICE", "FROM", "LOAD", "INSERT", "DELETE", "CLEAR", "DROP
 # Not preceded by a word character or ':' (ex:from is a name); "service:x" still counts, because
 # SPARQL's tokenizer reads `SERVICE:x { }` as the keyword SERVICE followed by the name :x.
 _UNSAFE = re.compile(r"(?<![\w:])(" + "|".join(UNSAFE_KEYWORDS) + r")(?!\w)", re.IGNORECASE)
-
-
-def _expand_escapes(text: str) -> str:
-    """SPARQL applies \\uXXXX escapes to the whole query text before parsing; so must the check."""
-    def expand(m: re.Match) -> str:
-        try:
-            return chr(int(m.group(1) or m.group(2), 16))
-        except (ValueError, OverflowError):
-            return m.group(0)
-    return _UNICODE_ESCAPE.sub(expand, text)
 
 
 def _walk(node) -> Iterator[tuple[str, object]]:
@@ -285,7 +274,9 @@ def sparql_refusal(text: str) -> str | None:
     """
     from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 
-    text = _expand_escapes(text)
+    from .queries import expand_escapes  # one definition of SPARQL's escape rule
+
+    text = expand_escapes(text)
     try:
         return _refusal_in_tree(parseQuery(text))
     except Exception:  # noqa: BLE001 - pyparsing raises several types; not a query, try an update
