@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Mapping, NamedTuple, Sequence
 
 from .errors import BadInputError, QueryTimeoutError, RefusedError
-from .namespaces import PREFIXES
+from .namespaces import PREFIXES, sparql_prologue
 
 XSD = PREFIXES["xsd"]
 XSD_STRING = XSD + "string"
@@ -635,7 +635,7 @@ class OxigraphEngine:
         try:
             ox.Store().query(text, prefixes=PREFIXES, use_default_graph_as_union=True)
         except SyntaxError as e:
-            raise _oxigraph_syntax_error(e, path) from None
+            raise _oxigraph_syntax_error(e, path, text) from None
         except ValueError as e:
             raise BadInputError(f"cannot run query: {e}", path=path) from None
 
@@ -814,13 +814,36 @@ def _best_labels(found: Iterable[tuple[str, str, str | None]]) -> dict[str, str]
 _OX_POS = re.compile(r"^error at (\d+):(\d+):\s*")
 
 
-def _oxigraph_syntax_error(e: SyntaxError, path: Path | str) -> BadInputError:
+def _oxigraph_syntax_error(e: SyntaxError, path: Path | str, text: str = "") -> BadInputError:
+    """A one-line syntax error at the most useful position.
+
+    pyoxigraph's PEG parser reports where it gave up, which for an error
+    inside an expression is often the end of the text; rdflib's parser then
+    points at the clause that went wrong. rdflib is imported only here, on the
+    error path, so a query that parses never pays for it.
+    """
     msg = str(e)
     m = _OX_POS.match(msg)
-    if m:
-        return BadInputError(f"syntax error: {msg[m.end():]}", path=path,
-                             line=int(m.group(1)), column=int(m.group(2)))
-    return BadInputError(f"syntax error: {msg}", path=path)
+    if not m:
+        return BadInputError(f"syntax error: {msg}", path=path)
+    line, column, detail = int(m.group(1)), int(m.group(2)), msg[m.end():]
+    if text and line >= text.rstrip().count("\n") + 1:
+        where = _rdflib_error_position(text)
+        if where is not None and where < (line, column):
+            line, column = where
+    return BadInputError(f"syntax error: {detail}", path=path, line=line, column=column)
+
+
+def _rdflib_error_position(text: str) -> tuple[int, int] | None:
+    """Where rdflib's SPARQL parser stops on `text` (line, column), or None if it parses."""
+    try:
+        from rdflib.plugins.sparql.parser import parseQuery
+        parseQuery(sparql_prologue() + text)
+    except Exception as e:  # pyparsing's ParseException carries lineno/col
+        lineno, col = getattr(e, "lineno", None), getattr(e, "col", None)
+        if isinstance(lineno, int) and isinstance(col, int):
+            return lineno - len(PREFIXES), col
+    return None
 
 
 # -- opening an engine on a build ---------------------------------------------------------------------
