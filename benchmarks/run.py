@@ -70,6 +70,14 @@ def fmt_s(x: float | None) -> str:
     return f"{x:.2f} s"
 
 
+def fmt_ratio(slow: float | None, fast: float | None) -> str:
+    """slow / fast as '12x', '3.4x' or '0.25x' (below 1: the first engine was the faster one)."""
+    if not slow or not fast:
+        return "-"
+    r = slow / fast
+    return f"{r:.0f}x" if r >= 10 else f"{r:.1f}x" if r >= 1 else f"{r:.2f}x"
+
+
 def fmt_mb(kb: int | None) -> str:
     return "-" if not kb else f"{kb / 1024:.0f} MB"
 
@@ -196,9 +204,13 @@ class WorkerRun:
 
 
 def run_worker(name: str, args: dict, line_deadline: float) -> WorkerRun:
-    """Run a worker; kill it when no line arrives within `line_deadline` seconds."""
+    """Run a worker; kill it when no line arrives within `line_deadline` seconds.
+
+    The input-size cap (CARNK_MAX_INPUT_MB) is raised for workers: a user validating a 1M-triple
+    file sets it too, and the cap is a safety default, not what is measured."""
+    env = {**os.environ, "CARNK_MAX_INPUT_MB": os.environ.get("CARNK_MAX_INPUT_MB", "4096")}
     proc = subprocess.Popen([PY, str(Path(__file__).resolve()), "--worker", name, json.dumps(args)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(ROOT))
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(ROOT), env=env)
     out = WorkerRun()
     sel = selectors.DefaultSelector()
     sel.register(proc.stdout, selectors.EVENT_READ)
@@ -489,7 +501,7 @@ def section_scale(n: int, shipped: Path, names: list[str], a: argparse.Namespace
         if ot is not None and n >= 1_000_000 and ot > TARGET_QUERY_1M_S:
             notes.append(f"over the {TARGET_QUERY_1M_S:g} s target")
         rd_text = f"> {a.cap:g} s" if r.get("timeout") else fmt_s(rt)
-        ratio = (f"{rt / ot:.0f}x" if rt and ot else f"> {a.cap / ot:.0f}x" if r.get("timeout") and ot else "-")
+        ratio = fmt_ratio(rt, ot) if rt and ot else (f"> {a.cap / ot:.0f}x" if r.get("timeout") and ot else "-")
         runs = f"{len(o.get('times', []))}/{len(r.get('times', []))}"
         qrows.append({"name": name, "oxigraph_s": ot, "rdflib_s": rt, "rdflib_timeout": bool(r.get("timeout")),
                       "oxigraph_timeout": bool(o.get("timeout")), "rows": o.get("rows"), "runs": runs,
@@ -593,7 +605,7 @@ def render_figures(results: dict) -> str:
                   "| query | `carnk-graph query --format csv` | `oxigraph query` | ratio | rows |",
                   "|---|---:|---:|---:|---:|"]
         for r in cold["queries"]:
-            ratio = f"{r['carnk_s'] / r['oxigraph_s']:.1f}x" if r["oxigraph_s"] else "-"
+            ratio = fmt_ratio(r["carnk_s"], r["oxigraph_s"])
             lines.append(f"| {r['name']} | {fmt_s(r['carnk_s'])}{'' if r['ok'] else ' (failed)'} | "
                          f"{fmt_s(r['oxigraph_s'])} | {ratio} | {r['rows'] if r['rows'] is not None else '-'} |")
         ok = [r for r in cold["queries"] if r["ok"]]
@@ -627,8 +639,9 @@ def render_figures(results: dict) -> str:
                   "| saved query | embedded store (pyoxigraph) | rdflib | ratio | rows | runs | notes |",
                   "|---|---:|---:|---:|---:|---:|---|"]
         for q in rec["queries"]:
-            rd = "> cap" if q["rdflib_timeout"] else fmt_s(q["rdflib_s"])
-            ratio = (f"{q['rdflib_s'] / q['oxigraph_s']:.0f}x" if q["rdflib_s"] and q["oxigraph_s"] else "-")
+            rd = f"> {results.get('cap', 60):g} s" if q["rdflib_timeout"] else fmt_s(q["rdflib_s"])
+            ratio = (fmt_ratio(q["rdflib_s"], q["oxigraph_s"]) if q["rdflib_s"] else
+                     f"> {results.get('cap', 60) / q['oxigraph_s']:.0f}x" if q["rdflib_timeout"] and q["oxigraph_s"] else "-")
             lines.append(f"| {q['name']} | {'> cap' if q['oxigraph_timeout'] else fmt_s(q['oxigraph_s'])} | {rd} | "
                          f"{ratio} | {q['rows'] if q['rows'] is not None else '-'} | {q['runs']} | "
                          f"{'; '.join(q['notes'])} |")
@@ -698,6 +711,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None and len(sys.argv) >= 2 and sys.argv[1] == "--worker":
         WORKERS[sys.argv[2]](json.loads(sys.argv[3]))
         return 0
+    if argv is None and len(sys.argv) == 3 and sys.argv[1] == "--render-json":
+        write_readme(json.loads(Path(sys.argv[2]).read_text(encoding="utf-8")))  # figures of an earlier run
+        return 0
     a = parse_args(argv)
     from carnk_graph.progress import track
 
@@ -728,9 +744,11 @@ def main(argv: list[str] | None = None) -> int:
         if work_ctx:
             work_ctx.cleanup()
     results["load_end"] = os.getloadavg()
+    results["cap"] = a.cap
     if a.json:
         a.json.write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
     if a.write_readme:
+        results["cap"] = a.cap
         write_readme(results)
         say(f"figures written to {README}")
     return 0
