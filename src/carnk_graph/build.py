@@ -107,7 +107,7 @@ def _files_intact(dist: Path, digests: dict) -> bool:
 
 
 def _counts(graphs) -> dict[str, int]:
-    from rdflib import OWL, RDF, RDFS, URIRef
+    from rdflib import OWL, RDF, URIRef
 
     union = graphs["ontology"] + graphs["kg"] + graphs["inferred"]
     classes = {s for s in union.subjects(RDF.type, OWL.Class) if isinstance(s, URIRef)}
@@ -212,7 +212,9 @@ def build(root: str | Path | None = None, dist: str | Path | None = None, *, rea
     lap("serialise")
 
     write_files(out, release.files)
-    fill_store(out, ox_quads(graphs, GRAPH_NAMES))
+    from .progress import track
+    quads = ox_quads(graphs, GRAPH_NAMES)
+    fill_store(out, track(quads, "store", total=len(quads)))  # a bar only on a terminal
     lap("write")
 
     from .release import atomic_write

@@ -44,32 +44,25 @@ def cmd_build(args) -> int:
 # -- validate ----------------------------------------------------------------------------------------
 
 def cmd_validate(args) -> int:
-    from rdflib import Graph
-
     from .build import ensure_built
-    from .sources import find_project, load_sources, parse_graph
-    from .validate import validate
+    from .sources import find_project, load_sources
+    from .validate import store_from_files, validate
 
     paths = find_project(args.root)
     src = load_sources(paths)
     if args.files:
-        data = Graph()
-        for f in args.files:
-            parse_graph(f, into=data)
-        if not args.standalone:
-            data += src.kg
+        # straight into a pyoxigraph Store: no rdflib graph of the user's (possibly big) data
+        data = store_from_files(args.files, extra=() if args.standalone else (src.kg,))
     else:
-        _, dist = ensure_built(args.root, args.dist, progress=_progress(args))
-        from .release import parse_release_bytes
-        ds = parse_release_bytes((dist / "carnk.nq").read_bytes(), "nq")
-        data = Graph()
-        from rdflib import URIRef
+        from rdflib import Graph
 
-        from .namespaces import GRAPHS
-        for name in ("kg", "inferred"):
-            for t in ds.graph(URIRef(GRAPHS[name])):
-                data.add(t)
-    result = validate(data, src.shapes, src.ontology)
+        from .release import read_release_graphs
+        _, dist = ensure_built(args.root, args.dist, progress=_progress(args))
+        graphs = read_release_graphs(dist)
+        data = Graph()
+        data += graphs["kg"]
+        data += graphs["inferred"]
+    result = validate(data, src.shapes, src.ontology, engine=args.shacl_engine)
     for f in result.findings:
         if f.severity == "Violation" or args.warnings:
             print(f.line())
@@ -239,6 +232,9 @@ def make_parser() -> argparse.ArgumentParser:
     v.add_argument("files", nargs="*", metavar="FILE", help="data files to check (with the ontology and the shipped knowledge graph)")
     v.add_argument("--standalone", action="store_true", help="check FILEs without the shipped knowledge graph")
     v.add_argument("--warnings", action="store_true", help="print warnings too")
+    v.add_argument("--shacl-engine", choices=("auto", "pyshacl", "turbo"), default=None,
+                   help="auto (default, or $CARNK_SHACL_ENGINE): pyshacl-turbo for big data when installed "
+                        "(pip install 'carnk-graph[fast]'), else pyshacl, the reference")
     v.set_defaults(func=cmd_validate)
 
     e = sub.add_parser("export", parents=[common], help="write the release in one format")

@@ -282,46 +282,53 @@ def rdflib_to_ox(term):
     raise TypeError(f"not an RDF term: {term!r}")
 
 
-def parse_graph(path: str | Path, fmt: str | None = None, into: "Graph | None" = None) -> "Graph":
-    """Parse one file strictly into an rdflib Graph (a new one, or `into`).
+def check_quads(quads: list, data: bytes, path: Path) -> None:
+    """What a strict parse still lets through and a source file must not hold, each with its line.
 
-    Ill-typed literals ("abc"^^xsd:integer) are syntactically valid RDF but
-    always a curation error here, and they would make HermiT call the whole
-    ontology inconsistent; they are refused with their line.
+    Named graphs (a source file is one graph), RDF 1.2 triple terms, and
+    ill-typed literals ("abc"^^xsd:integer): syntactically valid, but always a
+    curation error here, and one would make HermiT call the whole ontology
+    inconsistent instead of naming the bad value. Shared by the rdflib path
+    (parse_graph) and the big-data Store path (validate.store_from_files).
     """
     import logging
 
+    import pyoxigraph as ox
+    from rdflib import Literal, URIRef
+
+    log = logging.getLogger("rdflib.term")
+    previous = log.level
+    log.setLevel(logging.CRITICAL)  # rdflib logs every ill-typed literal; we raise instead
+    try:
+        for q in quads:
+            if not isinstance(q.graph_name, ox.DefaultGraph):
+                raise BadInputError("named graphs are not allowed in a source file", path=path,
+                                    line=_line_of(data, getattr(q.graph_name, "value", "")))
+            if any(not hasattr(t, "value") for t in (q.subject, q.object)):  # a triple term (RDF 1.2)
+                raise BadInputError("RDF-star / RDF 1.2 triple terms are not supported", path=path,
+                                    line=_line_of(data, "<<"))
+            o = q.object
+            if isinstance(o, ox.Literal) and not o.language and o.datatype.value != XSD_STRING:
+                if Literal(o.value, datatype=URIRef(o.datatype.value)).ill_typed:
+                    raise BadInputError(f'ill-typed literal "{o.value}"^^<{o.datatype.value}>: not a valid '
+                                        f"{o.datatype.value.rsplit('#', 1)[-1]}", path=path,
+                                        line=_line_of(data, f'"{o.value}"'))
+    finally:
+        log.setLevel(previous)
+
+
+def parse_graph(path: str | Path, fmt: str | None = None, into: "Graph | None" = None) -> "Graph":
+    """Parse one file strictly (parse_quads + check_quads) into an rdflib Graph (a new one, or `into`)."""
     from rdflib import Graph
 
     p = Path(path)
     data = read_checked(p)
     quads = parse_quads(p, fmt, data)
+    check_quads(quads, data, p)
     g = into if into is not None else Graph()
-    rdflib_term_log = logging.getLogger("rdflib.term")
-    previous = rdflib_term_log.level
-    rdflib_term_log.setLevel(logging.CRITICAL)  # rdflib logs every ill-typed literal; we raise instead
-    try:
-        for q in quads:
-            if not _is_default_graph(q.graph_name):
-                raise BadInputError("named graphs are not allowed in a source file", path=p,
-                                    line=_line_of(data, q.graph_name.value if hasattr(q.graph_name, "value") else ""))
-            if any(not hasattr(t, "value") for t in (q.subject, q.object)):  # a triple term (RDF 1.2)
-                raise BadInputError("RDF-star / RDF 1.2 triple terms are not supported", path=p,
-                                    line=_line_of(data, "<<"))
-            o = ox_to_rdflib(q.object)
-            if getattr(o, "ill_typed", False):
-                raise BadInputError(f'ill-typed literal "{o}"^^<{o.datatype}>: not a valid '
-                                    f"{str(o.datatype).rsplit('#', 1)[-1]}", path=p,
-                                    line=_line_of(data, f'"{o}"'))
-            g.add((ox_to_rdflib(q.subject), ox_to_rdflib(q.predicate), o))
-    finally:
-        rdflib_term_log.setLevel(previous)
+    for q in quads:
+        g.add((ox_to_rdflib(q.subject), ox_to_rdflib(q.predicate), ox_to_rdflib(q.object)))
     return g
-
-
-def _is_default_graph(name) -> bool:
-    import pyoxigraph as ox
-    return isinstance(name, ox.DefaultGraph)
 
 
 OWL_IMPORTS = "http://www.w3.org/2002/07/owl#imports"

@@ -273,7 +273,7 @@ def store_from_files(files: Iterable[str | Path], extra: Iterable["Graph"] = ())
     import pyoxigraph as ox
 
     from .progress import Progress
-    from .sources import parse_quads, read_checked, rdflib_to_ox
+    from .sources import check_quads, parse_quads, rdflib_to_ox, read_checked
 
     store = ox.Store()
     for f in files:
@@ -282,39 +282,8 @@ def store_from_files(files: Iterable[str | Path], extra: Iterable["Graph"] = ())
         with Progress(f"parse {p.name}", len(data), unit="B") as bar:
             quads = parse_quads(p, data=data)
             bar.update(len(data))
-        _refuse_named_graphs_and_ill_typed(quads, data, p)
+        check_quads(quads, data, p)
         store.bulk_extend(ox.Quad(q.subject, q.predicate, q.object) for q in quads)
     for g in extra:
         store.bulk_extend(ox.Quad(rdflib_to_ox(s), rdflib_to_ox(p), rdflib_to_ox(o)) for s, p, o in g)
     return store
-
-
-_LEXICALLY_FREE = {PREFIXES["xsd"] + "string", PREFIXES["rdf"] + "langString"}
-
-
-def _refuse_named_graphs_and_ill_typed(quads: list, data: bytes, path: Path) -> None:
-    """The checks sources.parse_graph makes on top of the parser, for the Store path."""
-    import logging
-
-    import pyoxigraph as ox
-    from rdflib import Literal, URIRef
-
-    from .sources import _line_of
-
-    log = logging.getLogger("rdflib.term")
-    previous = log.level
-    log.setLevel(logging.CRITICAL)  # rdflib logs every ill-typed literal; we raise instead
-    try:
-        for q in quads:
-            if not isinstance(q.graph_name, ox.DefaultGraph):
-                raise BadInputError("named graphs are not allowed in a data file", path=path,
-                                    line=_line_of(data, getattr(q.graph_name, "value", "")))
-            o = q.object
-            if isinstance(o, ox.Literal) and not o.language and o.datatype.value not in _LEXICALLY_FREE:
-                lit = Literal(o.value, datatype=URIRef(o.datatype.value))
-                if getattr(lit, "ill_typed", False):
-                    raise BadInputError(f'ill-typed literal "{o.value}"^^<{o.datatype.value}>: not a valid '
-                                        f"{o.datatype.value.rsplit('#', 1)[-1]}", path=path,
-                                        line=_line_of(data, f'"{o.value}"'))
-    finally:
-        log.setLevel(previous)
