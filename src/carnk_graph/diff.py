@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
 from .errors import BadInputError, NotConformingError
-from .namespaces import GRAPH_NAMES, GRAPHS, PREFIXES
+from .namespaces import GRAPH_NAMES, GRAPHS, PREFIXES, prefixed_name
 
 if TYPE_CHECKING:
     from rdflib import Graph
@@ -258,13 +258,8 @@ def _more(items: list, limit: int) -> list[str]:
     return [f"  ... and {len(items) - limit} more (--limit 0 shows all)"] if 0 < limit < len(items) else []
 
 
-_BY_LENGTH = sorted(PREFIXES.items(), key=lambda kv: -len(kv[1]))
-
-
 def short(term) -> str:
     """A term as a curator reads it: prefixed name, "literal"@lang, or _:b for a blank node."""
-    import re
-
     from rdflib import BNode, Literal
 
     if isinstance(term, BNode):
@@ -274,11 +269,7 @@ def short(term) -> str:
         if term.datatype is not None:
             text = f'"{term}"^^{short(term.datatype)}'
         return text
-    s = str(term)
-    for p, ns in _BY_LENGTH:
-        if s.startswith(ns) and re.fullmatch(r"[A-Za-z0-9_.\-]+", s[len(ns):] or "-"):
-            return f"{p}:{s[len(ns):]}"
-    return f"<{s}>"
+    return prefixed_name(str(term)) or f"<{term}>"
 
 
 def entities(graph: "Graph", kg: "Graph | None" = None) -> dict[str, set[str]]:

@@ -57,6 +57,20 @@ ALLOWED_NAMESPACES: tuple[str, ...] = (
 )
 
 
+_BY_LENGTH = sorted(PREFIXES.items(), key=lambda kv: -len(kv[1]))
+
+
+def prefixed_name(iri: str) -> str | None:
+    """`iri` as prefix:local (the longest matching namespace), or None when no namespace
+    matches with a plain local name (letters, digits, _ . -), e.g. a DOI or a nested path."""
+    import re
+
+    for prefix, ns in _BY_LENGTH:
+        if iri.startswith(ns) and re.fullmatch(r"[\w.\-]+", iri[len(ns):]):
+            return f"{prefix}:{iri[len(ns):]}"
+    return None
+
+
 def sparql_prologue() -> str:
     """PREFIX lines for every project prefix, for queries that omit them."""
     return "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in PREFIXES.items())

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Mapping, NamedTuple, Sequence
 
 from .errors import BadInputError, QueryTimeoutError, RefusedError
-from .namespaces import PREFIXES, sparql_prologue
+from .namespaces import PREFIXES, prefixed_name, sparql_prologue
 
 XSD = PREFIXES["xsd"]
 XSD_STRING = XSD + "string"
@@ -464,15 +464,9 @@ def _expand(value: str, prefixes: Mapping[str, str]) -> str | None:
     return prefixes[m.group(1) or ""] + m.group(2)
 
 
-def _compact(iri: str, prefixes: Mapping[str, str] = PREFIXES) -> str:
-    """A prefixed name for an IRI when a namespace matches and the rest is a plain local name."""
-    best = max((ns for ns in prefixes.values() if iri.startswith(ns)), key=len, default=None)
-    if best is not None:
-        local = iri[len(best):]
-        if re.match(r"^[\w-]*$", local):
-            name = next(p for p, ns in prefixes.items() if ns == best)
-            return f"{name}:{local}"
-    return f"<{iri}>"
+def _compact(iri: str) -> str:
+    """A prefixed name for an IRI, else <IRI>."""
+    return prefixed_name(iri) or f"<{iri}>"
 
 
 def parse_iri(value: str, prefixes: Mapping[str, str], what: str) -> Term | None:

@@ -433,11 +433,9 @@ def datatype_clashes(graph: "Graph") -> list[str]:
 
 
 def _short(iri: str) -> str:
-    for prefix, name in ((_XSD, "xsd:"), ("http://www.w3.org/1999/02/22-rdf-syntax-ns#", "rdf:"),
-                         ("http://www.w3.org/2000/01/rdf-schema#", "rdfs:")):
-        if iri.startswith(prefix):
-            return name + iri[len(prefix):]
-    return iri
+    from .namespaces import prefixed_name
+
+    return prefixed_name(iri) or iri
 
 
 # -- the filter both reasoners share -----------------------------------------------------------------

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
 from .errors import BadInputError, RefusedError, printable
-from .namespaces import PREFIXES
+from .namespaces import PREFIXES, prefixed_name
 
 if TYPE_CHECKING:
     import pyoxigraph
@@ -110,16 +110,10 @@ def check_shapes_safe(shapes: "Graph") -> None:
                                    f"(sh:{prop}); shapes may only read the data graph, refused before running")
 
 
-_BY_LENGTH = sorted(PREFIXES.items(), key=lambda kv: -len(kv[1]))
-
-
 def _short(term) -> str:
-    """A prefixed name (longest matching namespace first), else <IRI>, else the literal text."""
+    """A prefixed name, else <IRI>, else the literal text."""
     s = str(term)
-    for p, iri in _BY_LENGTH:
-        if s.startswith(iri) and len(s) > len(iri) and "/" not in s[len(iri):]:
-            return f"{p}:{s[len(iri):]}"
-    return f"<{s}>" if s.startswith(("http", "urn", "file")) else s
+    return prefixed_name(s) or (f"<{s}>" if s.startswith(("http", "urn", "file")) else s)
 
 
 def _path_text(report: "Graph", path) -> str:
