@@ -88,26 +88,30 @@ def is_external(iri) -> bool:
 
 # --- the SSSOM mapping table ---------------------------------------------------------------------
 
-@functools.lru_cache(maxsize=None)
-def sssom() -> tuple[dict[str, str], tuple[dict[str, str], ...]]:
-    """(curie_map, rows) of ontology/mappings.sssom.tsv."""
+def read_sssom(path: Path) -> tuple[dict[str, str], tuple[dict[str, str], ...]]:
+    """(curie_map, rows) of an SSSOM/TSV file: '#' lines are the YAML header, the rest a TSV table."""
     curie_map: dict[str, str] = {}
     body: list[str] = []
     in_map = False
-    for line in MAPPINGS_FILE.read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8").splitlines():
         if line.startswith("#"):
             meta = line[1:]
-            if meta.startswith("curie_map:"):
+            if meta.rstrip() == "curie_map:":
                 in_map = True
-            elif in_map and meta.startswith("  "):
+            elif in_map and meta.startswith("  ") and ":" in meta:
                 prefix, _, iri = meta.strip().partition(":")
-                curie_map[prefix.strip()] = iri.strip().strip('"')
+                curie_map[prefix.strip()] = iri.strip().strip("\"'")
             else:
                 in_map = False
         elif line.strip():
             body.append(line)
-    rows = tuple(csv.DictReader(body, delimiter="\t"))
-    return curie_map, rows
+    return curie_map, tuple(csv.DictReader(body, delimiter="\t"))
+
+
+@functools.lru_cache(maxsize=None)
+def sssom() -> tuple[dict[str, str], tuple[dict[str, str], ...]]:
+    """(curie_map, rows) of ontology/mappings.sssom.tsv."""
+    return read_sssom(MAPPINGS_FILE)
 
 
 def expand(curie: str) -> URIRef:

@@ -15,6 +15,18 @@ def copy_project(src: Path, dest: Path) -> Path:
     return dest
 
 
+def named_graph(ds, name: str):
+    """One named graph (ontology, kg, inferred) of a parsed release as a plain rdflib Graph."""
+    from rdflib import Graph, URIRef
+
+    from carnk_graph.namespaces import GRAPHS
+
+    g = Graph()
+    for t in ds.graph(URIRef(GRAPHS[name])):
+        g.add(t)
+    return g
+
+
 def release_snapshot(dist: Path) -> dict[str, bytes]:
     """Every release file's bytes (the store is compared separately)."""
     return {p.name: p.read_bytes() for p in sorted(dist.iterdir()) if p.is_file()}

@@ -15,7 +15,7 @@ from carnk_graph.namespaces import GRAPH_NAMES, GRAPHS, KG
 from carnk_graph.release import FORMATS, parse_release_bytes
 from carnk_graph.validate import ValidationResult
 
-from spine_helpers import MINIMAL, copy_project
+from spine_helpers import MINIMAL, copy_project, named_graph
 
 RDFS_LABEL = URIRef("http://www.w3.org/2000/01/rdf-schema#label")
 
@@ -52,10 +52,7 @@ def test_validate_stays_the_api_function_after_the_shacl_module_is_imported():
 def test_load_gives_the_three_named_graphs_of_the_release(where, release_graphs):
     ds = carnk_graph.load(**where)
     for name in GRAPH_NAMES:
-        g = Graph()
-        for t in ds.graph(URIRef(GRAPHS[name])):
-            g.add(t)
-        assert isomorphic(g, release_graphs[name]), name
+        assert isomorphic(named_graph(ds, name), release_graphs[name]), name
 
 
 def test_the_loaded_dataset_queries_the_union_by_default(where):

@@ -2,13 +2,13 @@
 and the release carries the table unchanged."""
 from __future__ import annotations
 
-import csv
-
 import pytest
 from rdflib import Graph, Literal, URIRef
 
 from carnk_graph.namespaces import CARNK, PREFIXES
 from carnk_graph.sources import find_project, load_sources
+
+from knowledge_helpers import read_sssom
 
 #: Predicates of a cross-reference to an identifier kept outside this project.
 MAPPING_PREDICATES = {
@@ -16,25 +16,6 @@ MAPPING_PREDICATES = {
     "oboInOwl:hasDbXref", "rdfs:subClassOf",
 }
 REQUIRED_COLUMNS = ("subject_id", "predicate_id", "object_id", "mapping_justification")
-
-
-def read_sssom(path) -> tuple[dict[str, str], list[dict[str, str]]]:
-    """(curie_map, rows) of an SSSOM/TSV file: '#' lines are the YAML header, the rest a TSV table."""
-    curie_map: dict[str, str] = {}
-    body, in_map = [], False
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.startswith("#"):
-            meta = line[1:]
-            if meta.rstrip() == "curie_map:":
-                in_map = True
-            elif in_map and meta.startswith("  ") and ":" in meta:
-                prefix, _, iri = meta.strip().partition(":")
-                curie_map[prefix.strip()] = iri.strip().strip("\"'")
-            else:
-                in_map = False
-        elif line.strip():
-            body.append(line)
-    return curie_map, list(csv.DictReader(body, delimiter="\t"))
 
 
 @pytest.fixture(scope="module")

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import pytest
-from rdflib import Graph, URIRef
+from rdflib import Graph
 from rdflib.compare import isomorphic
 
-from carnk_graph.namespaces import GRAPH_NAMES, GRAPHS
+from carnk_graph.namespaces import GRAPH_NAMES
 from carnk_graph.release import FORMATS, QUAD_FORMATS, parse_release_bytes
+
+from spine_helpers import named_graph
 
 TRIPLE_FORMATS = [f for f in FORMATS if f not in QUAD_FORMATS]
 
@@ -32,10 +34,7 @@ def test_triple_format_parses_back_to_the_union_of_the_graphs(built, release_gra
 @pytest.mark.parametrize("name", GRAPH_NAMES)
 def test_quad_format_keeps_each_named_graph(built, release_graphs, fmt, name):
     ds = parse_release_bytes((built.dist / FORMATS[fmt]).read_bytes(), fmt)
-    parsed = Graph()
-    for t in ds.graph(URIRef(GRAPHS[name])):
-        parsed.add(t)
-    assert isomorphic(parsed, release_graphs[name])
+    assert isomorphic(named_graph(ds, name), release_graphs[name])
 
 
 def test_the_release_has_triples_in_the_ontology_and_kg_graphs(release_graphs):
