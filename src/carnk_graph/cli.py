@@ -78,13 +78,12 @@ def cmd_export(args) -> int:
     from .build import ensure_built
     from .release import FORMATS, atomic_write
 
-    _, dist = ensure_built(args.root, args.dist, progress=_progress(args))
+    paths, dist = ensure_built(args.root, args.dist, progress=_progress(args))
     if args.graph == "all":
         data = (dist / FORMATS[args.format]).read_bytes()
     else:
         from .release import export_graph
-        from .sources import find_project
-        data = export_graph(dist, args.format, (args.graph,), find_project(args.root).context)
+        data = export_graph(dist, args.format, (args.graph,), paths.context)
     if args.output:
         atomic_write(Path(args.output), data)
     else:
@@ -105,7 +104,7 @@ def cmd_stats(args) -> int:
     return 0
 
 
-# -- query (owner: queries.py) ------------------------------------------------------------------------
+# -- query ------------------------------------------------------------------------------------------
 
 def cmd_query(args) -> int:
     from . import queries
@@ -123,7 +122,7 @@ def cmd_query(args) -> int:
     return 0
 
 
-# -- load (owner: remote.py) --------------------------------------------------------------------------
+# -- load -------------------------------------------------------------------------------------------
 
 def _store_password(args) -> str | None:
     """--password, else $CARNK_STORE_PASSWORD (kept out of `ps`), else asked on a terminal."""
@@ -165,7 +164,7 @@ def cmd_load(args) -> int:
         print(line)
     return 0
 
-# -- serve (owner: serve.py) --------------------------------------------------------------------------
+# -- serve ------------------------------------------------------------------------------------------
 
 def cmd_serve(args) -> int:
     from .build import ensure_built
@@ -176,7 +175,7 @@ def cmd_serve(args) -> int:
     return serve(dist / STORE_DIR, args.port, paths.queries,
                  out=lambda line: print(line, flush=True))
 
-# -- docs (owner: docs.py) ---------------------------------------------------------------------------
+# -- docs -------------------------------------------------------------------------------------------
 
 def cmd_docs(args) -> int:
     from .docs import build_docs
@@ -192,7 +191,7 @@ def cmd_docs(args) -> int:
     return 0
 
 
-# -- diff (owner: diff.py) ---------------------------------------------------------------------------
+# -- diff -------------------------------------------------------------------------------------------
 
 def cmd_diff(args) -> int:
     from .diff import diff, render
@@ -326,4 +325,4 @@ def run() -> None:
     sys.exit(main())
 
 
-__all__ = ["main", "run", "make_parser", "BadInputError"]
+__all__ = ["main", "run", "make_parser"]

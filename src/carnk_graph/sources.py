@@ -12,11 +12,11 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable
 
 from .errors import BadInputError, RefusedError
 
-if TYPE_CHECKING:  # rdflib is heavy; the query path never imports this module's callers' graphs
+if TYPE_CHECKING:  # rdflib is heavy: imported inside the functions that need it, never at import time
     from rdflib import Graph
 
 #: Largest file parsed, in bytes. Bigger inputs are refused before reading:
@@ -359,8 +359,3 @@ def load_sources(paths: ProjectPaths) -> Sources:
     warnings = [f"{paths.ontology}: owl:imports <{o}> is not followed (imports are never fetched)"
                 for o in ontology.objects(None, URIRef(OWL_IMPORTS))]
     return Sources(paths, ontology, kg, shapes, warnings)
-
-
-def iter_rq(directory: Path) -> Iterator[Path]:
-    """Saved query files of a folder, by name (not recursive)."""
-    return iter(sorted(directory.glob("*.rq")))
