@@ -99,3 +99,41 @@ def test_the_installed_command_runs_end_to_end(tmp_path):
     assert "triples: ontology 24" in done.stdout
     version = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60)
     assert version.stdout.strip() == "carnk-graph 0.1.0"
+
+
+def _unlabelled_cells(tmp_path):
+    f = tmp_path / "mine.ttl"
+    f.write_text("@prefix carnk: <https://w3id.org/carnk/> .\n"
+                 "<https://w3id.org/carnk/kg/a> a carnk:Cell .\n<https://w3id.org/carnk/kg/b> a carnk:NKCell .\n")
+    return f
+
+
+@pytest.mark.parametrize("engine", ["pyshacl", "turbo"])
+def test_validate_reports_the_same_lines_on_either_shacl_engine(project, tmp_path, capsys, engine):
+    from carnk_graph.validate import turbo_available
+
+    if engine == "turbo" and not turbo_available():
+        pytest.skip("pyshacl-turbo is not installed (extra 'fast')")
+    f = _unlabelled_cells(tmp_path)
+    assert run(project, "validate", str(f), "--shacl-engine", engine) == 1
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines == [
+        "Violation: carnkkg:a rdfs:label: A cell needs a label. [carnksh:CellShape-label]",
+        "Violation: carnkkg:b rdfs:label: A cell needs a label. [carnksh:CellShape-label]",
+    ]
+
+
+def test_validate_with_the_fast_engine_missing_says_how_to_install_it(project, tmp_path, capsys, monkeypatch):
+    import sys
+
+    import carnk_graph.validate  # noqa: F401  (the module; the package attribute is the API function)
+
+    monkeypatch.setattr(sys.modules["carnk_graph.validate"], "turbo_available", lambda: False)
+    assert run(project, "validate", str(_unlabelled_cells(tmp_path)), "--shacl-engine", "turbo") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "carnk-graph[fast]" in err[0]
+
+
+def test_validate_rejects_an_unknown_shacl_engine(project, tmp_path, capsys):
+    assert run(project, "validate", str(_unlabelled_cells(tmp_path)), "--shacl-engine", "jena") == 2
+    assert "invalid choice" in capsys.readouterr().err
