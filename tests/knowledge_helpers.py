@@ -96,7 +96,7 @@ def read_sssom(path: Path) -> tuple[dict[str, str], tuple[dict[str, str], ...]]:
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.startswith("#"):
             meta = line[1:]
-            if meta.rstrip() == "curie_map:":
+            if meta.strip() == "curie_map:":  # "#curie_map:" and sssom-py's "# curie_map:"
                 in_map = True
             elif in_map and meta.startswith("  ") and ":" in meta:
                 prefix, _, iri = meta.strip().partition(":")

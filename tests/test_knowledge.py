@@ -286,7 +286,7 @@ def test_every_mapping_row_is_a_triple_of_the_graph(row):
 def test_every_mapping_row_cites_the_verified_label_and_evidence(row):
     ref = verified_identifiers()[str(kh.expand(row["object_id"]))]
     assert row["object_label"] == ref["label_in_source"]
-    assert row["source"] == ref["evidence"]
+    assert row["comment"] == ref["evidence"]
     assert row["mapping_justification"] == "semapv:ManualMappingCuration"
     assert row["subject_label"] == kh.label_of(kh.knowledge_graph(), kh.expand(row["subject_id"]))
 
@@ -294,7 +294,7 @@ def test_every_mapping_row_cites_the_verified_label_and_evidence(row):
 def test_the_mapping_table_has_the_sssom_columns():
     _, rows = kh.sssom()
     assert list(rows[0]) == ["subject_id", "subject_label", "predicate_id", "object_id", "object_label",
-                             "mapping_justification", "source"]
+                             "mapping_justification", "comment"]
 
 
 def all_strings() -> list[str]:

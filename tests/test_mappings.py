@@ -121,3 +121,72 @@ def test_a_subject_label_in_the_table_is_the_graphs_label(table, graph):
 
 def test_the_release_carries_the_table_unchanged(built, paths):
     assert (built.dist / "mappings.sssom.tsv").read_bytes() == paths.mappings.read_bytes()
+
+
+# -- the table is valid SSSOM, read by sssom-py (the reference implementation) without loss ----------
+
+#: The columns of the table: every one a slot of the SSSOM schema (the evidence of a row is its comment).
+COLUMNS = ["subject_id", "subject_label", "predicate_id", "object_id", "object_label",
+           "mapping_justification", "comment"]
+
+
+def test_the_header_has_the_set_metadata_sssom_requires(paths):
+    import re
+
+    from carnk_graph import __version__
+
+    header = {m.group(1): m.group(2).strip().strip('"') for m in
+              re.finditer(r"(?m)^#(\w+):[ \t]*(.*)$", paths.mappings.read_text(encoding="utf-8"))}
+    assert header["mapping_set_id"].startswith("https://w3id.org/carnk/")
+    assert header["license"].startswith("https://creativecommons.org/licenses/")
+    assert header["mapping_set_version"] == __version__, "the mapping set is versioned with the release"
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", header["mapping_date"])
+
+
+def test_every_id_is_a_curie_of_the_curie_map(table):
+    curie_map, rows = table
+    for r in rows:
+        for column in ("subject_id", "predicate_id", "object_id", "mapping_justification"):
+            prefix, sep, local = r[column].partition(":")
+            assert sep and prefix in curie_map and local, f"{column} {r[column]!r} is not a CURIE of the curie_map"
+            assert "_" not in prefix and not local.startswith("/"), r[column]
+
+
+def test_the_columns_are_sssom_slots(table):
+    _, rows = table
+    assert list(rows[0]) == COLUMNS
+
+
+@pytest.fixture(scope="module")
+def sssom_py():
+    return pytest.importorskip("sssom", reason="sssom-py is in the test extra: pip install -e '.[test]'")
+
+
+def test_sssom_py_validates_the_table_without_a_warning(sssom_py, paths, caplog):
+    import logging
+
+    from sssom.constants import SchemaValidationType
+    from sssom.parsers import parse_sssom_table
+    from sssom.validators import validate
+
+    with caplog.at_level(logging.WARNING):
+        msdf = parse_sssom_table(paths.mappings)
+        validate(msdf, [SchemaValidationType.JsonSchema, SchemaValidationType.PrefixMapCompleteness,
+                        SchemaValidationType.StrictCurieFormat], fail_on_error=True)
+    # sssom-py logs an unknown column ("No attr for source") and drops it instead of failing
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+def test_sssom_py_reads_and_writes_every_row_and_its_evidence(sssom_py, paths, table, tmp_path):
+    from sssom.parsers import parse_sssom_table
+    from sssom.writers import write_table
+
+    curie_map, rows = table
+    written = tmp_path / "roundtrip.sssom.tsv"
+    with open(written, "w", encoding="utf-8") as out:
+        write_table(parse_sssom_table(paths.mappings), out)
+    again_map, again = read_sssom(written)
+    key = lambda r: (r["subject_id"], r["predicate_id"], r["object_id"])  # noqa: E731
+    assert sorted((key(r), {c: r[c] for c in COLUMNS}) for r in again) == \
+        sorted((key(r), {c: r[c] for c in COLUMNS}) for r in rows)
+    assert {p: again_map[p] for p in curie_map} == curie_map
