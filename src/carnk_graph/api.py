@@ -22,6 +22,7 @@ from .namespaces import GRAPH_NAMES
 if TYPE_CHECKING:
     from rdflib import Dataset, Graph
 
+    from .layout import Release
     from .validate import ValidationResult
 
 __all__ = ["load", "query", "validate", "export", "Rows"]
@@ -55,7 +56,7 @@ class Rows(list):
         return [row.get(name) for row in self]
 
 
-def _paths(root: str | Path | None, dist: str | Path | None):
+def _release(root: str | Path | None, dist: str | Path | None) -> "Release":
     from .build import ensure_built
     return ensure_built(root, dist)
 
@@ -69,8 +70,7 @@ def load(root: str | Path | None = None, dist: str | Path | None = None) -> "Dat
     """
     from .release import as_dataset, read_release_graphs
 
-    _, out = _paths(root, dist)
-    ds = as_dataset(read_release_graphs(out))
+    ds = as_dataset(read_release_graphs(_release(root, dist)))
     ds.default_union = True
     return ds
 
@@ -120,8 +120,7 @@ def query(name: str, *, root: str | Path | None = None, dist: str | Path | None 
     paths = find_project(root)
     saved = q.resolve(name, paths.queries)
     q.check_read_only(saved.text, saved.path)
-    _, out = _paths(root, dist)
-    eng = q.open_engine(engine, out)
+    eng = q.open_engine(engine, _release(root, dist).dist)
     raw = [f"{k}={_param_text(v)}" for k, v in params.items()]
     result = q.execute(saved, eng, raw, q.DEFAULT_TIMEOUT if timeout is None else timeout)
     if result.boolean is not None:
@@ -149,8 +148,7 @@ def validate(graph: "Graph | str | Path | None" = None, *, root: str | Path | No
     if graph is None:
         from .release import read_release_graphs
 
-        _, out = _paths(root, dist)
-        built = read_release_graphs(out)
+        built = read_release_graphs(_release(root, dist))
         data = built["kg"] + built["inferred"]
     elif isinstance(graph, (str, Path)):
         data = parse_graph(graph)
@@ -181,8 +179,8 @@ def export(format: str, graphs: Iterable[str] | str = GRAPH_NAMES, *, root: str 
     if unknown or not names:
         raise BadInputError(f"unknown graph(s) {', '.join(unknown) or '(none given)'} "
                             f"(choose from {', '.join(GRAPH_NAMES)})")
-    paths, out = _paths(root, dist)
+    release = _release(root, dist)
     if set(names) == set(GRAPH_NAMES):
-        return (out / FORMATS[format]).read_bytes()
+        return release.file(format).read_bytes()
     ordered = tuple(g for g in GRAPH_NAMES if g in names)
-    return export_graph(out, format, ordered, paths.context)
+    return export_graph(release, format, ordered, release.paths.context)

@@ -15,12 +15,9 @@ from typing import Callable
 
 from . import __version__
 from .errors import NotConformingError
+from .layout import MAPPINGS, REPORT_TTL, REPORT_TXT, STAMP, STORE_DIR, Release, source_stats
 from .namespaces import GRAPH_NAMES
 from .sources import ProjectPaths, find_project, hash_files
-
-STAMP = "build.json"
-REPORT_TTL = "report.ttl"
-REPORT_TXT = "report.txt"
 
 
 @dataclass
@@ -42,6 +39,12 @@ class BuildSummary:
     files: dict[str, str] = field(default_factory=dict)
     up_to_date: bool = False
     messages: list[str] = field(default_factory=list)
+    paths: ProjectPaths | None = None
+
+    @property
+    def release(self) -> Release:
+        """The release this build wrote (or found up to date)."""
+        return Release(self.dist, self.paths)
 
     def to_json(self) -> dict:
         return {
@@ -52,11 +55,11 @@ class BuildSummary:
         }
 
     @classmethod
-    def from_json(cls, dist: Path, data: dict) -> "BuildSummary":
+    def from_json(cls, dist: Path, data: dict, paths: ProjectPaths | None = None) -> "BuildSummary":
         keys = ("triples", "classes", "properties", "individuals", "shapes", "violations", "warnings",
                 "reasoner", "files")
-        return cls(dist=dist, sources_hash=data["sources_hash"], options=data.get("options", {}),
-                   **{k: data[k] for k in keys if k in data})
+        return cls(dist=dist, sources_hash=data.get("sources_hash", ""), options=data.get("options", {}),
+                   paths=paths, **{k: data[k] for k in keys if k in data})
 
     def lines(self) -> list[str]:
         out = [f"release {__version__} in {self.dist}" + (" (up to date, nothing rebuilt)" if self.up_to_date else "")]
@@ -72,38 +75,49 @@ class BuildSummary:
 
 
 def read_stamp(dist: Path) -> dict | None:
-    try:
-        return json.loads((dist / STAMP).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    return Release(dist).stamp()
 
 
 def sources_hash(paths: ProjectPaths) -> str:
     return hash_files(paths.inputs(), __version__)
 
 
+def _same_sources(paths: ProjectPaths, stamp: dict, fresh: dict) -> bool:
+    """The sources are those of the stamp: by their sizes and mtimes when those match (a few
+    stat calls), else by content (a touched but unchanged file is still the same source)."""
+    if stamp.get("version") != __version__:
+        return False
+    recorded = fresh.get("sources")
+    if recorded and recorded == source_stats(paths):
+        return True
+    return stamp.get("sources_hash") == sources_hash(paths)
+
+
 def is_current(paths: ProjectPaths, dist: Path, options: dict | None = None) -> bool:
-    """True when dist/ holds a complete release of exactly these sources (and options, if given)."""
-    stamp = read_stamp(dist)
+    """True when dist/ holds a complete release of exactly these sources (and options, if given).
+
+    `build` asks this before skipping: it reads every release file and compares its digest,
+    so a truncated or edited file in dist/ (copied half-way, changed by hand) means a rebuild."""
+    release = Release(dist)
+    stamp = release.stamp()
     if not stamp or stamp.get("sources_hash") != sources_hash(paths):
         return False
     if options is not None and stamp.get("options") != options:
         return False
-    return _files_intact(dist, stamp.get("files", {})) and (dist / "store").is_dir()
+    return release.files_intact(stamp)
 
 
-def _files_intact(dist: Path, digests: dict) -> bool:
-    """Every release file present with the content the build recorded: a truncated or edited
-    file in dist/ (copied half-way, changed by hand) means a rebuild, not a parser crash later."""
-    import hashlib
-
-    for name, digest in digests.items():
-        try:
-            if hashlib.sha256((dist / name).read_bytes()).hexdigest() != digest:
-                return False
-        except OSError:
-            return False
-    return True
+def is_fresh(paths: ProjectPaths, dist: Path) -> bool:
+    """The cheap form of `is_current` for readers (query, export, stats): sizes and mtimes of the
+    sources and of the release files against those recorded at build time; nothing is read but
+    build.json. A release file edited in place changes its mtime, so it still means a rebuild."""
+    release = Release(dist)
+    stamp, fresh = release.stamp(), release.freshness()
+    if not stamp:
+        return False
+    if not fresh or not release.files_unchanged(fresh):
+        return is_current(paths, dist)  # a release of an older version (no record), or a changed file
+    return _same_sources(paths, stamp, fresh)
 
 
 def _counts(graphs) -> dict[str, int]:
@@ -136,7 +150,6 @@ def build(root: str | Path | None = None, dist: str | Path | None = None, *, rea
     report, without a release) when the knowledge graph violates the shapes."""
     from .release import render_release, write_files
     from .sources import load_sources
-    from .store import fill_store
     from .validate import validate
 
     paths = find_project(root)
@@ -149,11 +162,12 @@ def build(root: str | Path | None = None, dist: str | Path | None = None, *, rea
     digest = sources_hash(paths)
     say = progress or (lambda _msg: None)
     if not force and is_current(paths, out, options):
-        summary = BuildSummary.from_json(out, read_stamp(out) or {})
+        summary = BuildSummary.from_json(out, read_stamp(out) or {}, paths)
         summary.up_to_date = True
         return summary
 
-    summary = BuildSummary(dist=out, sources_hash=digest, options=options)
+    summary = BuildSummary(dist=out, sources_hash=digest, options=options, paths=paths)
+    fingerprint = source_stats(paths)  # before reading: an edit during the build is seen next time
     clock = time.perf_counter()
 
     def lap(stage: str) -> None:
@@ -193,7 +207,9 @@ def build(root: str | Path | None = None, dist: str | Path | None = None, *, rea
         REPORT_TXT: (f"reasoner: {summary.reasoner}\n" + result.text()).encode("utf-8"),
     }
     if not result.conforms:
-        write_files(out, report_files)
+        from .layout import locked
+        with locked(out):
+            write_files(out, report_files)
         first = result.violations[0]
         raise NotConformingError(
             f"knowledge graph does not conform: {summary.violations} violations "
@@ -207,19 +223,41 @@ def build(root: str | Path | None = None, dist: str | Path | None = None, *, rea
     release = render_release(graphs, paths.context)
     release.files.update(report_files)
     if paths.mappings.is_file():
-        release.files["mappings.sssom.tsv"] = paths.mappings.read_bytes()
+        release.files[MAPPINGS] = paths.mappings.read_bytes()
     summary.files = release.digests()
     lap("serialise")
 
-    write_files(out, release.files)
     from .progress import track
     quads = ox_quads(graphs, GRAPH_NAMES)
-    fill_store(out, track(quads, "store", total=len(quads)))  # a bar only on a terminal
+    _publish(out, release.files, track(quads, "store", total=len(quads)), summary, fingerprint)  # a bar only on a terminal
     lap("write")
-
-    from .release import atomic_write
-    atomic_write(out / STAMP, (json.dumps(summary.to_json(), indent=1, sort_keys=True) + "\n").encode())
     return summary
+
+
+def _publish(out: Path, files: dict[str, bytes], quads, summary: BuildSummary, sources_stat: list) -> None:
+    """Write the release into a folder of its own beside the current one, then switch to it in one
+    step (layout.switch); clean up what earlier (killed) builds left. Under a lock on dist/."""
+    import shutil
+
+    from . import layout
+    from .store import fill_store
+
+    with layout.locked(out):
+        layout.clean(out)
+        layout.refuse_blocked_names(out, [*files, STORE_DIR, STAMP])
+        folder = layout.new_release_folder(out)
+        try:
+            layout.write_into(folder, files)
+            fill_store(folder, quads)
+            stamp = (json.dumps(summary.to_json(), indent=1, sort_keys=True) + "\n").encode()
+            layout.write_into(folder, {STAMP: stamp})
+            layout.write_freshness(folder, [*files, STAMP], sources_stat)
+            layout.switch(out, folder, [*files, STORE_DIR, STAMP])
+        except BaseException:
+            if Release(out).current_folder() != folder:
+                shutil.rmtree(folder, ignore_errors=True)
+            raise
+        layout.clean(out)  # the previous release
 
 
 def _refuse_source_folder(paths: ProjectPaths, out: Path) -> None:
@@ -235,13 +273,15 @@ def _refuse_source_folder(paths: ProjectPaths, out: Path) -> None:
 
 
 def ensure_built(root: str | Path | None = None, dist: str | Path | None = None,
-                 progress: Callable[[str], None] | None = None) -> tuple[ProjectPaths, Path]:
-    """Build first, transparently, when the sources changed since dist/ was built."""
+                 progress: Callable[[str], None] | None = None) -> Release:
+    """The current release, built first (transparently) when the sources changed since dist/ was built.
+
+    Decided from sizes and mtimes (`is_fresh`): a cold query does not read the release files."""
     paths = find_project(root)
     out = Path(dist) if dist is not None else paths.default_dist()
-    if not is_current(paths, out):
+    if not is_fresh(paths, out):
         if progress:
             progress("sources changed since the last build: building first")
         build(paths.root, out, progress=progress)
-    return paths, out
+    return Release(out, paths)
 

@@ -57,8 +57,7 @@ def cmd_validate(args) -> int:
         from rdflib import Graph
 
         from .release import read_release_graphs
-        _, dist = ensure_built(args.root, args.dist, progress=_progress(args))
-        graphs = read_release_graphs(dist)
+        graphs = read_release_graphs(ensure_built(args.root, args.dist, progress=_progress(args)))
         data = Graph()
         data += graphs["kg"]
         data += graphs["inferred"]
@@ -76,14 +75,14 @@ def cmd_validate(args) -> int:
 
 def cmd_export(args) -> int:
     from .build import ensure_built
-    from .release import FORMATS, atomic_write
+    from .release import atomic_write
 
-    paths, dist = ensure_built(args.root, args.dist, progress=_progress(args))
+    release = ensure_built(args.root, args.dist, progress=_progress(args))
     if args.graph == "all":
-        data = (dist / FORMATS[args.format]).read_bytes()
+        data = release.file(args.format).read_bytes()
     else:
         from .release import export_graph
-        data = export_graph(dist, args.format, (args.graph,), paths.context)
+        data = export_graph(release, args.format, (args.graph,), release.paths.context)
     if args.output:
         atomic_write(Path(args.output), data)
     else:
@@ -95,10 +94,10 @@ def cmd_export(args) -> int:
 # -- stats -------------------------------------------------------------------------------------------
 
 def cmd_stats(args) -> int:
-    from .build import BuildSummary, ensure_built, read_stamp
+    from .build import BuildSummary, ensure_built
 
-    _, dist = ensure_built(args.root, args.dist, progress=_progress(args))
-    summary = BuildSummary.from_json(dist, read_stamp(dist) or {})
+    release = ensure_built(args.root, args.dist, progress=_progress(args))
+    summary = BuildSummary.from_json(release.dist, release.stamp() or {})
     for line in summary.lines():
         print(line)
     return 0
@@ -143,9 +142,9 @@ def cmd_load(args) -> int:
     from .build import ensure_built
     from .remote import SparqlClient, load, plan_load, read_release
 
-    _, dist = ensure_built(args.root, args.dist, progress=_progress(args))
+    release = ensure_built(args.root, args.dist, progress=_progress(args))
     names = None if not args.graph or "all" in args.graph else args.graph
-    plan = plan_load(read_release(dist), names, prefix=args.graph_prefix,
+    plan = plan_load(read_release(release.dist), names, prefix=args.graph_prefix,
                      method="gsp" if args.gsp else "update")
     if args.timeout <= 0:
         raise BadInputError("--timeout must be a positive number of seconds")
@@ -169,10 +168,9 @@ def cmd_load(args) -> int:
 def cmd_serve(args) -> int:
     from .build import ensure_built
     from .serve import serve
-    from .store import STORE_DIR
 
-    paths, dist = ensure_built(args.root, args.dist, progress=_progress(args))
-    return serve(dist / STORE_DIR, args.port, paths.queries,
+    release = ensure_built(args.root, args.dist, progress=_progress(args))
+    return serve(release.store, args.port, release.paths.queries,
                  out=lambda line: print(line, flush=True))
 
 # -- docs -------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
 from .errors import BadInputError, NotConformingError
+from .layout import Release
 from .namespaces import GRAPH_NAMES, GRAPHS, PREFIXES, prefixed_name
 
 if TYPE_CHECKING:
@@ -151,8 +152,9 @@ def read_side(spec: str, root: str | Path | None, workdir: Path) -> Side:
     if p.is_file():
         return Side(spec, read_release_file(p), "file")
     if p.is_dir():
-        if (p / "carnk.nq").is_file() and not (p / "ontology" / "carnk.ttl").is_file():
-            return Side(spec, read_release_file(p / "carnk.nq"), "dist")
+        nq = Release(p).nquads
+        if nq.is_file() and not (p / "ontology" / "carnk.ttl").is_file():
+            return Side(spec, read_release_file(nq), "dist")
         if (p / "ontology" / "carnk.ttl").is_file():
             side = Side(spec, {}, "project")
             side.graphs = _build_graphs(p, workdir / f"dist-{len(list(workdir.iterdir()))}", side.notes)

@@ -1001,6 +1001,6 @@ def run_query(name: str, *, params: Sequence[str] = (), fmt: str = "table", engi
     paths = find_project(root)
     query = resolve(name, paths.queries)
     check_read_only(query.text, query.path)  # refuse before building or opening anything
-    _, out = ensure_built(root, dist, progress=progress)
-    eng = open_engine(engine, out)
+    release = ensure_built(root, dist, progress=progress)
+    eng = open_engine(engine, release.dist)
     return render(execute(query, eng, params, timeout), fmt, eng)

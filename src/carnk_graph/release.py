@@ -2,9 +2,9 @@
 
 Determinism comes from two things: blank nodes get canonical labels (a hash
 of their surroundings, so the same graph always names them the same), and
-every serialiser is fed statements in sorted order. Files are written to
-temporary names first and renamed only when every one of them is complete,
-so an error at any point leaves the previous release as it was.
+every serialiser is fed statements in sorted order. A build writes the
+files into a release folder of their own and switches to it in one step
+(layout.py), so an error or a kill at any point leaves the previous release as it was.
 """
 from __future__ import annotations
 
@@ -17,16 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Mapping
 
 from .errors import BadInputError
+from .layout import FORMATS, Release
 from .namespaces import GRAPH_NAMES, GRAPHS, PREFIXES
 
 if TYPE_CHECKING:
     from rdflib import Dataset, Graph
 
-#: Release file name per format key (the CLI's --format values).
-FORMATS: dict[str, str] = {
-    "ttl": "carnk.ttl", "nt": "carnk.nt", "nq": "carnk.nq",
-    "trig": "carnk.trig", "jsonld": "carnk.jsonld", "owl": "carnk.owl",
-}
 QUAD_FORMATS = ("nq", "trig", "jsonld")
 RDFLIB_FORMAT = {"ttl": "turtle", "nt": "nt", "nq": "nquads", "trig": "trig", "jsonld": "json-ld", "owl": "xml"}
 
@@ -415,22 +411,24 @@ def render_release(graphs: Mapping[str, "Graph"], context_file: Path | None = No
     return ReleaseFiles({FORMATS[f]: serialize(graphs, f, GRAPH_NAMES, context_file) for f in FORMATS})
 
 
-def read_release_graphs(dist: Path) -> dict[str, "Graph"]:
+def read_release_graphs(release: "Release | Path") -> dict[str, "Graph"]:
     """The named graphs of a built release, read back from its N-Quads file."""
     import pyoxigraph as ox
     from rdflib import Graph
 
     from .sources import ox_to_rdflib
 
+    if not isinstance(release, Release):
+        release = Release(Path(release))
     graphs = {name: Graph() for name in GRAPH_NAMES}
     by_iri = {GRAPHS[name]: graphs[name] for name in GRAPH_NAMES}
-    for q in ox.parse(path=str(dist / FORMATS["nq"]), format=ox.RdfFormat.N_QUADS):
+    for q in ox.parse(path=str(release.nquads), format=ox.RdfFormat.N_QUADS):
         g = by_iri.get(getattr(q.graph_name, "value", None))
         if g is not None:
             g.add((ox_to_rdflib(q.subject), ox_to_rdflib(q.predicate), ox_to_rdflib(q.object)))
     return graphs
 
 
-def export_graph(dist: Path, fmt: str, names: Iterable[str], context_file: Path | None = None) -> bytes:
+def export_graph(release: "Release | Path", fmt: str, names: Iterable[str], context_file: Path | None = None) -> bytes:
     """Serialise some of a built release's named graphs in one format."""
-    return serialize(read_release_graphs(dist), fmt, tuple(names), context_file)
+    return serialize(read_release_graphs(release), fmt, tuple(names), context_file)

@@ -81,7 +81,9 @@ def read_release(dist: Path) -> dict[str, list[str]]:
     """The release's triples per named-graph name, as sorted, skolemised N-Triples lines."""
     import pyoxigraph as ox
 
-    path = Path(dist) / "carnk.nq"
+    from .layout import Release
+
+    path = Release(Path(dist)).nquads
     if not path.is_file():
         raise BadInputError("no built release: run `carnk-graph build` first", path=path)
     by_iri = {iri: name for name, iri in GRAPHS.items()}

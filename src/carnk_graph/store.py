@@ -1,8 +1,8 @@
 """The embedded Oxigraph store in dist/store: fill it from a build, open it, query it.
 
-This module imports only pyoxigraph, so the query path stays light. A rebuild
-fills a new folder and swaps it in by renaming, so a reader never sees a
-half-filled store and a failed rebuild leaves the old one in place.
+This module imports only pyoxigraph, so the query path stays light. A build fills
+the store inside its new release folder; the release switch (layout.py) makes it
+current together with the release files, so a reader never sees a half-filled store.
 """
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Iterable
 
 from .errors import BadInputError
-
-STORE_DIR = "store"
+from .layout import STORE_DIR
 
 
 def fill_store(dist: Path, quads: Iterable, name: str = STORE_DIR) -> Path:

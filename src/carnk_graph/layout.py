@@ -1,0 +1,320 @@
+"""What a release is on disk: its file names, the `Release` value, the one-step switch, the freshness check.
+
+Every other module asks a `Release` for a path instead of spelling a file name.
+This module imports only the standard library, so a cold query pays nothing for it.
+
+Layout of a dist/ folder::
+
+    dist/.releases/<id>/          one complete release per folder, written once, never changed
+    dist/.current -> .releases/<id>      the switch: the only entry a build replaces
+    dist/carnk.ttl -> .current/carnk.ttl  stable links, one per release file (and store, build.json)
+
+A reader that opens dist/carnk.ttl follows the links into the current release.
+A build writes its release folder beside the old one, then replaces `.current` with
+one rename(2) of a symbolic link: atomic, so a kill at any moment leaves dist/
+naming either the old release or the new one, complete. The stable links point
+through `.current`, so they never need to change once made. Old release folders
+and temporaries of a killed build are removed on the next build, under an
+exclusive lock on dist/ (two builds never clean up each other's work).
+
+A release's build.json records each file's size and mtime (and each source's),
+so "is this release current" costs a handful of stat() calls; `build` itself
+still compares content digests before it decides to skip.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator, Mapping
+
+from .errors import BadInputError
+
+if TYPE_CHECKING:
+    from .sources import ProjectPaths
+
+#: Release file name per format key (the CLI's --format values).
+FORMATS: dict[str, str] = {
+    "ttl": "carnk.ttl", "nt": "carnk.nt", "nq": "carnk.nq",
+    "trig": "carnk.trig", "jsonld": "carnk.jsonld", "owl": "carnk.owl",
+}
+STAMP = "build.json"
+REPORT_TTL = "report.ttl"
+REPORT_TXT = "report.txt"
+MAPPINGS = "mappings.sssom.tsv"
+STORE_DIR = "store"
+RELEASES_DIR = ".releases"
+CURRENT = ".current"
+FRESHNESS = ".freshness.json"
+#: Names that are the report of the last build attempt: a failed build replaces them (and only them).
+REPORT_FILES = (REPORT_TTL, REPORT_TXT)
+
+
+@dataclass(frozen=True)
+class Release:
+    """A built release in a dist/ folder: where each of its parts is, and its build stamp.
+
+    `paths` are the sources it was built from, when known (`ensure_built` fills them in).
+    """
+
+    dist: Path
+    paths: "ProjectPaths | None" = field(default=None, compare=False)
+
+    def file(self, fmt: str) -> Path:
+        """The release file of one format key (ttl, nt, nq, trig, jsonld, owl)."""
+        if fmt not in FORMATS:
+            raise BadInputError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
+        return self.dist / FORMATS[fmt]
+
+    @property
+    def nquads(self) -> Path:
+        return self.dist / FORMATS["nq"]
+
+    @property
+    def store(self) -> Path:
+        return self.dist / STORE_DIR
+
+    @property
+    def stamp_path(self) -> Path:
+        return self.dist / STAMP
+
+    @property
+    def report_txt(self) -> Path:
+        return self.dist / REPORT_TXT
+
+    @property
+    def mappings(self) -> Path:
+        return self.dist / MAPPINGS
+
+    def stamp(self) -> dict | None:
+        """The build stamp (build.json) of the current release, or None when there is none."""
+        try:
+            data = json.loads(self.stamp_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def exists(self) -> bool:
+        return self.stamp() is not None and self.store.is_dir()
+
+    def freshness(self) -> dict | None:
+        """The sizes and mtimes recorded when the current release was written (not part of the
+        release's bytes: build.json stays byte-identical from build to build)."""
+        try:
+            data = json.loads((self.dist / CURRENT / FRESHNESS).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def current_folder(self) -> Path | None:
+        """The release folder `.current` names (None before the first build in this layout)."""
+        link = self.dist / CURRENT
+        try:
+            target = os.readlink(link)
+        except OSError:
+            return None
+        return (self.dist / target) if not os.path.isabs(target) else Path(target)
+
+    # -- freshness ----------------------------------------------------------------------------------
+
+    def files_unchanged(self, fresh: dict) -> bool:
+        """Every file the build recorded has its recorded size and mtime (stat only, no reading)."""
+        recorded = fresh.get("files")
+        if not isinstance(recorded, dict) or not recorded:
+            return False
+        for name, (size, mtime_ns) in recorded.items():
+            try:
+                st = os.stat(self.dist / name)
+            except OSError:
+                return False
+            if st.st_size != size or st.st_mtime_ns != mtime_ns:
+                return False
+        return self.store.is_dir()
+
+    def files_intact(self, stamp: dict) -> bool:
+        """Every release file present with the content digest the build recorded (reads them all)."""
+        digests = stamp.get("files", {})
+        for name, digest in digests.items():
+            try:
+                h = hashlib.sha256()
+                with open(self.dist / name, "rb") as fh:
+                    for chunk in iter(lambda: fh.read(1 << 20), b""):
+                        h.update(chunk)
+            except OSError:
+                return False
+            if h.hexdigest() != digest:
+                return False
+        return bool(digests) and self.store.is_dir()
+
+
+def source_stats(paths: "ProjectPaths") -> list[list]:
+    """Name, size and mtime of every input file: the cheap fingerprint of the sources."""
+    out = []
+    for p in paths.inputs():
+        try:
+            st = os.stat(p)
+        except OSError:
+            return []
+        out.append([str(p), st.st_size, st.st_mtime_ns])
+    return out
+
+
+# -- writing: one release folder, then one switch -------------------------------------------------------
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def locked(dist: Path) -> Iterator[None]:
+    """An exclusive lock on the dist/ folder (flock on the folder itself: no lock file left behind)."""
+    import fcntl
+
+    try:
+        dist.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise BadInputError(f"cannot create output directory: {e.strerror}", path=dist) from None
+    fd = os.open(dist, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing drops the lock
+
+
+def clean(dist: Path) -> None:
+    """Remove what a killed or finished build left behind: release folders other than the current
+    one, half-made links and temporaries, store copies of the layout before releases had folders.
+    Call under `locked(dist)`."""
+    keep = Release(dist).current_folder()
+    keep_name = keep.name if keep is not None else None
+    releases = dist / RELEASES_DIR
+    if releases.is_dir():
+        for entry in releases.iterdir():
+            if entry.name != keep_name:
+                _remove(entry)
+    for entry in dist.iterdir():
+        name = entry.name
+        if name.endswith(".tmp") and name.startswith(".") or name.startswith((".store.new-", ".store.old-",
+                                                                                ".current.tmp", ".link.tmp")):
+            _remove(entry)
+
+
+def _remove(path: Path) -> None:
+    if path.is_symlink() or not path.is_dir():
+        with contextlib.suppress(OSError):
+            path.unlink()
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def new_release_folder(dist: Path) -> Path:
+    """An empty folder for a new release, beside the current one (call under `locked(dist)`)."""
+    folder = dist / RELEASES_DIR / f"{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9:09d}-{os.getpid()}"
+    try:
+        folder.mkdir(parents=True)
+    except OSError as e:
+        raise BadInputError(f"cannot create the release folder: {e.strerror}", path=folder) from None
+    return folder
+
+
+def write_into(folder: Path, files: Mapping[str, bytes]) -> None:
+    """Write the release's files into its (new, private) folder, each flushed to disk."""
+    mode = 0o666 & ~_umask()
+    try:
+        for name, data in files.items():
+            fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+    except OSError as e:
+        raise BadInputError(f"cannot write the release: {e.strerror or e}", path=folder) from None
+
+
+def write_freshness(folder: Path, names, sources: list) -> None:
+    """Record the size and mtime of each release file and each source, for `Release.files_unchanged`."""
+    files = {}
+    for name in sorted(names):
+        st = os.stat(folder / name)
+        files[name] = [st.st_size, st.st_mtime_ns]
+    write_into(folder, {FRESHNESS: (json.dumps({"files": files, "sources": sources}, indent=1) + "\n").encode()})
+
+
+def refuse_blocked_names(dist: Path, names) -> None:
+    """A name the release needs that is a real folder in dist/ (not ours) would stop the switch half-way."""
+    for name in names:
+        p = dist / name
+        if p.is_dir() and not p.is_symlink() and name != STORE_DIR:
+            raise BadInputError("is a directory; cannot write a file there", path=p)
+
+
+def switch(dist: Path, folder: Path, names) -> None:
+    """Make `folder` the current release: ensure a stable link per name, then replace `.current`.
+
+    The replacement of `.current` is the commit point. Links are made (or repaired) before
+    it; each points through `.current`, so before the commit it still shows the old release.
+    """
+    names = sorted(set(names))
+    refuse_blocked_names(dist, names)
+    rel_folder = os.path.relpath(folder, dist)
+    had_current = Release(dist).current_folder() is not None
+    if had_current:
+        for name in names:
+            _ensure_link(dist, name)
+        _replace_link(dist / CURRENT, rel_folder)
+    else:
+        # First build in this layout (an empty dist/, or one written by an older version whose
+        # files are plain files): point `.current` first, then turn each plain entry into a link.
+        _replace_link(dist / CURRENT, rel_folder)
+        for name in names:
+            _ensure_link(dist, name)
+    _fsync_dir(dist)
+    # Names the old release had and this one lacks (a mappings file removed from the sources).
+    for entry in dist.iterdir():
+        if entry.is_symlink() and entry.name not in names and os.readlink(entry) == f"{CURRENT}/{entry.name}":
+            with contextlib.suppress(OSError):
+                entry.unlink()
+
+
+def _ensure_link(dist: Path, name: str) -> None:
+    target = f"{CURRENT}/{name}"
+    p = dist / name
+    if p.is_symlink() and os.readlink(p) == target:
+        return
+    if p.is_dir() and not p.is_symlink():  # the store folder of the older layout: move it aside first
+        aside = dist / RELEASES_DIR / f"old-{name}-{os.getpid()}"
+        aside.parent.mkdir(exist_ok=True)
+        os.replace(p, aside)
+    _replace_link(p, target)
+
+
+def _replace_link(path: Path, target: str) -> None:
+    tmp = path.parent / f".link.tmp-{os.getpid()}-{path.name}"
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    os.symlink(target, tmp)
+    os.replace(tmp, path)
+
+
+def write_report(dist: Path, files: Mapping[str, bytes]) -> None:
+    """A failed build's report: plain files in dist/ replacing the report links (the release stays)."""
+    from .release import write_files
+
+    write_files(dist, files)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
