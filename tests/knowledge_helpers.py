@@ -68,7 +68,11 @@ def ontology_graph() -> Graph:
 
 @functools.lru_cache(maxsize=None)
 def kg_graph() -> Graph:
-    return parse(*kg_files())
+    """The Turtle knowledge graph plus the nodes compiled from the curation tables (as the build does)."""
+    from carnk_graph.tables import compile_tables, table_files
+
+    g = parse(*kg_files())
+    return g + compile_tables(table_files(REPO), (ontology_graph(), g))
 
 
 @functools.lru_cache(maxsize=None)

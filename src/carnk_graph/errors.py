@@ -56,6 +56,10 @@ class BadInputError(CarnkError):
     exit_code = BAD_INPUT
 
 
+class CurationTableError(BadInputError):
+    """A bad cell, row or header in a curation table (ontology/tables/*.tsv): file:line:column, exit 2."""
+
+
 class NotConformingError(CarnkError):
     """Data violates the shapes, or a quality check returned rows (exit 1)."""
 

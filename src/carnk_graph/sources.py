@@ -47,10 +47,11 @@ class ProjectPaths:
     mappings: Path
     context: Path
     packaged: bool = False
+    tables: tuple[Path, ...] = ()   # curation tables (ontology/tables/*.tsv), compiled into the kg
 
     def inputs(self) -> list[Path]:
         """Every file whose content determines a build, in a stable order."""
-        files = [self.ontology, *self.kg, *self.shapes]
+        files = [self.ontology, *self.kg, *self.tables, *self.shapes]
         files += [p for p in (self.mappings, self.context) if p.is_file()]
         return files
 
@@ -95,6 +96,7 @@ def find_project(root: str | Path | None = None) -> ProjectPaths:
         mappings=base / "ontology" / "mappings.sssom.tsv",
         context=base / "ontology" / "context.jsonld",
         packaged=packaged,
+        tables=tuple(sorted((base / "ontology" / "tables").glob("*.tsv"))),
     )
 
 
@@ -353,6 +355,9 @@ def load_sources(paths: ProjectPaths) -> Sources:
     kg = Graph()
     for f in paths.kg:
         parse_graph(f, into=kg)
+    if paths.tables:  # curation tables become the same qualified nodes as hand-written Turtle
+        from .tables import compile_tables
+        kg += compile_tables(paths.tables, (ontology, kg))
     shapes = Graph()
     for f in paths.shapes:
         parse_graph(f, into=shapes)
