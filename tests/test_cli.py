@@ -84,9 +84,10 @@ def test_validate_a_file_with_a_syntax_error_names_file_and_line(project, tmp_pa
     assert f"{f}:2:" in capsys.readouterr().err
 
 
-def test_no_command_prints_usage_and_exits_2(capsys):
+def test_no_command_is_one_line_naming_help_and_exits_2(capsys):
     assert main([]) == 2
-    assert "usage:" in capsys.readouterr().err
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "no command" in err[0] and "carnk-graph --help" in err[0]
 
 
 def test_the_installed_command_runs_end_to_end(tmp_path):

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Sequence
 
 from . import __version__
+from .cli_help import OneLineParser, describe, positive_seconds
 from .errors import BadInputError, CarnkError, exit_code_for
 
 PROG = "carnk-graph"
@@ -204,7 +205,7 @@ def cmd_diff(args) -> int:
 # -- parser ------------------------------------------------------------------------------------------
 
 def make_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = OneLineParser(add_help=False)
     common.add_argument("--root", help="project folder holding ontology/, shapes/, queries/ (default: found from the working directory, else the packaged copy)")
     common.add_argument("--dist", help="output folder (default: <root>/dist)")
     common.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -212,9 +213,8 @@ def make_parser() -> argparse.ArgumentParser:
     common.add_argument("--allow-network", action="store_true",
                         help="allow network access (off by default: nothing is fetched)")
 
-    p = argparse.ArgumentParser(prog=PROG, description="A knowledge graph of CAR-NK cell therapy.",
-                                parents=[common])
-    p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    p = OneLineParser(prog=PROG, description="A knowledge graph of CAR-NK cell therapy.", parents=[common])
+    p.add_argument("--version", action="version", version=f"{PROG} {__version__}", help="print the version and exit")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     b = sub.add_parser("build", parents=[common], help="load, reason, validate, write dist/ and the embedded store")
@@ -235,8 +235,10 @@ def make_parser() -> argparse.ArgumentParser:
     v.set_defaults(func=cmd_validate)
 
     e = sub.add_parser("export", parents=[common], help="write the release in one format")
-    e.add_argument("--format", required=True, choices=("ttl", "nt", "nq", "trig", "jsonld", "owl"))
-    e.add_argument("--graph", choices=GRAPH_CHOICES, default="all")
+    e.add_argument("--format", required=True, choices=("ttl", "nt", "nq", "trig", "jsonld", "owl"),
+                   help="Turtle, N-Triples, N-Quads, TriG, JSON-LD or OWL/XML (nt and owl hold no graph names)")
+    e.add_argument("--graph", choices=GRAPH_CHOICES, default="all",
+                   help="the named graph to write: ontology, kg (knowledge graph), inferred, or all (default)")
     e.add_argument("-o", "--output", metavar="FILE", help="output file (default: stdout)")
     e.set_defaults(func=cmd_export)
 
@@ -244,8 +246,10 @@ def make_parser() -> argparse.ArgumentParser:
     q.add_argument("name", nargs="?", help="saved query name, or a path to a .rq file")
     q.add_argument("--list", action="store_true", help="list the saved queries")
     q.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="bind a query parameter")
-    q.add_argument("--format", choices=("table", "csv", "tsv", "json"), default="table")
-    q.add_argument("--engine", choices=("oxigraph", "rdflib"), default="oxigraph")
+    q.add_argument("--format", choices=("table", "csv", "tsv", "json"), default="table",
+                   help="table (default, labels beside IRIs), csv, tsv or SPARQL JSON results")
+    q.add_argument("--engine", choices=("oxigraph", "rdflib"), default="oxigraph",
+                   help="oxigraph (default, the embedded store) or rdflib (pure Python, for comparison)")
     q.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS", help="stop a query after this long (exit 5)")
     q.set_defaults(func=cmd_query)
 
@@ -256,15 +260,18 @@ def make_parser() -> argparse.ArgumentParser:
                     "(bigger chunks; far faster on Virtuoso, e.g. http://HOST:8890/sparql-graph-crud)")
     ld.add_argument("--graph", choices=GRAPH_CHOICES, action="append", help="graph(s) to load (default: all)")
     ld.add_argument("--graph-prefix", metavar="IRI", help="put the graphs under this IRI prefix instead of https://w3id.org/carnk/graph/")
-    ld.add_argument("--user")
+    ld.add_argument("--user", help="store user name (then the password comes from --password, "
+                    "$CARNK_STORE_PASSWORD or the terminal)")
     ld.add_argument("--password", help="store password (default: $CARNK_STORE_PASSWORD, else asked on a terminal)")
-    ld.add_argument("--auth", choices=("basic", "digest"), default="basic")
-    ld.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="connect and read timeout per request")
+    ld.add_argument("--auth", choices=("basic", "digest"), default="basic",
+                    help="HTTP authentication: basic (default) or digest (Virtuoso's /sparql-auth)")
+    ld.add_argument("--timeout", type=positive_seconds, default=30.0, metavar="SECONDS",
+                    help="wall-clock limit per request, connecting and reading included (default 30)")
     ld.add_argument("--dry-run", action="store_true", help="show what would be sent, send nothing")
     ld.set_defaults(func=cmd_load)
 
     sv = sub.add_parser("serve", parents=[common], help="serve the built store read-only on 127.0.0.1")
-    sv.add_argument("--port", type=int, default=7878)
+    sv.add_argument("--port", type=int, default=7878, help="TCP port on 127.0.0.1 (default 7878)")
     sv.set_defaults(func=cmd_serve)
 
     dc = sub.add_parser("docs", parents=[common], help="write the HTML documentation and diagrams to dist/docs/")
@@ -276,12 +283,13 @@ def make_parser() -> argparse.ArgumentParser:
     df = sub.add_parser("diff", parents=[common], help="what changed between two releases (files, folders or git revisions)")
     df.add_argument("old", metavar="OLD", help="release file (any format), dist/ or project folder, or git revision")
     df.add_argument("new", metavar="NEW", help="the same kinds as OLD")
-    df.add_argument("--format", choices=("text", "json"), default="text")
+    df.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or JSON")
     df.add_argument("--limit", type=int, default=50, metavar="N", help="lines per section in text output (0: all)")
     df.set_defaults(func=cmd_diff)
 
     s = sub.add_parser("stats", parents=[common], help="counts of the built release")
     s.set_defaults(func=cmd_stats)
+    describe(p, sub)
     return p
 
 
@@ -293,7 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as e:  # argparse: usage errors are exit 2, --help/--version 0
         return int(e.code or 0)
     if not getattr(args, "func", None):
-        parser.print_help(sys.stderr)
+        _err(f"error: no command given (see `{PROG} --help`)")
         return 2
     import logging
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.ERROR, format="%(name)s: %(message)s")
