@@ -38,36 +38,36 @@ FIXTURE_PREFIXES = """@prefix carnk:   <https://w3id.org/carnk/> .
 
 # Conforming individuals every fixture may point at (kept valid against all shapes).
 SUPPORT = """# --- supporting individuals (valid against every shape) ---
-ex:src a carnk:SourceDocument ; rdfs:label "fixture source"@en ; dcterms:source ex:src .
-carnkkg:domain-overview a carnk:SourceDocument ; rdfs:label "domain overview"@en ; dcterms:source carnkkg:domain-overview .
-ex:therapy a carnk:CARNKCellTherapy ; rdfs:label "fixture therapy"@en ; dcterms:source ex:src .
-ex:toxicity a carnk:CytokineReleaseSyndrome ; rdfs:label "fixture toxicity"@en ; dcterms:source ex:src .
-ex:study a carnk:ClinicalTrial ; rdfs:label "fixture trial"@en ; carnk:nctId "NCT03056339" ; carnk:phase "I/II" ; dcterms:source ex:src .
-ex:endpoint a carnk:ClinicalEndpoint ; rdfs:label "fixture endpoint"@en ; dcterms:source ex:src .
-ex:cell-source a carnk:CellSource ; rdfs:label "fixture cell source"@en ; dcterms:source ex:src .
-ex:receptor a carnk:NKReceptor ; rdfs:label "fixture receptor"@en ; carnk:geneSymbol "KLRK1" ; carnk:receptorFunction carnk:Activating ; dcterms:source ex:src .
-ex:route a carnk:AdministrationRoute ; rdfs:label "fixture route"@en ; dcterms:source ex:src .
-ex:strategy a carnk:Strategy ; rdfs:label "fixture strategy"@en ; dcterms:source ex:src .
-ex:challenge a carnk:Challenge ; rdfs:label "fixture challenge"@en ; dcterms:source ex:src .
-ex:ar-domain a carnk:SingleChainVariableFragment ; rdfs:label "fixture scFv"@en ; dcterms:source ex:src .
-ex:hinge-domain a carnk:HingeDomain ; rdfs:label "fixture hinge"@en ; dcterms:source ex:src .
-ex:tm-domain a carnk:TransmembraneDomain ; rdfs:label "fixture transmembrane domain"@en ; dcterms:source ex:src .
-ex:costim-domain a carnk:CostimulatoryDomain ; rdfs:label "fixture costimulatory domain"@en ; dcterms:source ex:src .
-ex:act-domain a carnk:ActivationDomain ; rdfs:label "fixture activation domain"@en ; dcterms:source ex:src .
-ex:pos1 a carnk:DomainPosition ; rdfs:label "fixture position 1"@en ; carnk:position 1 ; carnk:domain ex:ar-domain ; dcterms:source ex:src .
-ex:pos2 a carnk:DomainPosition ; rdfs:label "fixture position 2"@en ; carnk:position 2 ; carnk:domain ex:tm-domain ; dcterms:source ex:src .
-ex:pos3 a carnk:DomainPosition ; rdfs:label "fixture position 3"@en ; carnk:position 3 ; carnk:domain ex:costim-domain ; dcterms:source ex:src .
-ex:pos4 a carnk:DomainPosition ; rdfs:label "fixture position 4"@en ; carnk:position 4 ; carnk:domain ex:act-domain ; dcterms:source ex:src .
-ex:pos-dup a carnk:DomainPosition ; rdfs:label "fixture duplicate position 2"@en ; carnk:position 2 ; carnk:domain ex:hinge-domain ; dcterms:source ex:src .
-ex:construct a carnk:CARConstruct ; rdfs:label "fixture construct"@en ; carnk:hasDomainAt ex:pos1 , ex:pos2 , ex:pos3 , ex:pos4 ; dcterms:source ex:src .
+ex:src a carnk:SourceDocument ; rdfs:label "fixture source"@en ; carnk:source ex:src .
+carnkkg:domain-overview a carnk:SourceDocument ; rdfs:label "domain overview"@en ; carnk:source carnkkg:domain-overview .
+ex:therapy a carnk:CARNKCellTherapy ; rdfs:label "fixture therapy"@en ; carnk:source ex:src .
+ex:toxicity a carnk:CytokineReleaseSyndrome ; rdfs:label "fixture toxicity"@en ; carnk:source ex:src .
+ex:study a carnk:ClinicalTrial ; rdfs:label "fixture trial"@en ; carnk:nctId "NCT03056339" ; carnk:phase "I/II" ; carnk:source ex:src .
+ex:endpoint a carnk:ClinicalEndpoint ; rdfs:label "fixture endpoint"@en ; carnk:source ex:src .
+ex:cell-source a carnk:CellSource ; rdfs:label "fixture cell source"@en ; carnk:source ex:src .
+ex:receptor a carnk:NKReceptor ; rdfs:label "fixture receptor"@en ; carnk:geneSymbol "KLRK1" ; carnk:receptorFunction carnk:Activating ; carnk:source ex:src .
+ex:route a carnk:AdministrationRoute ; rdfs:label "fixture route"@en ; carnk:source ex:src .
+ex:strategy a carnk:Strategy ; rdfs:label "fixture strategy"@en ; carnk:source ex:src .
+ex:challenge a carnk:Challenge ; rdfs:label "fixture challenge"@en ; carnk:source ex:src .
+ex:ar-domain a carnk:SingleChainVariableFragment ; rdfs:label "fixture scFv"@en ; carnk:source ex:src .
+ex:hinge-domain a carnk:HingeDomain ; rdfs:label "fixture hinge"@en ; carnk:source ex:src .
+ex:tm-domain a carnk:TransmembraneDomain ; rdfs:label "fixture transmembrane domain"@en ; carnk:source ex:src .
+ex:costim-domain a carnk:CostimulatoryDomain ; rdfs:label "fixture costimulatory domain"@en ; carnk:source ex:src .
+ex:act-domain a carnk:ActivationDomain ; rdfs:label "fixture activation domain"@en ; carnk:source ex:src .
+ex:pos1 a carnk:DomainPosition ; rdfs:label "fixture position 1"@en ; carnk:position 1 ; carnk:domain ex:ar-domain ; carnk:source ex:src .
+ex:pos2 a carnk:DomainPosition ; rdfs:label "fixture position 2"@en ; carnk:position 2 ; carnk:domain ex:tm-domain ; carnk:source ex:src .
+ex:pos3 a carnk:DomainPosition ; rdfs:label "fixture position 3"@en ; carnk:position 3 ; carnk:domain ex:costim-domain ; carnk:source ex:src .
+ex:pos4 a carnk:DomainPosition ; rdfs:label "fixture position 4"@en ; carnk:position 4 ; carnk:domain ex:act-domain ; carnk:source ex:src .
+ex:pos-dup a carnk:DomainPosition ; rdfs:label "fixture duplicate position 2"@en ; carnk:position 2 ; carnk:domain ex:hinge-domain ; carnk:source ex:src .
+ex:construct a carnk:CARConstruct ; rdfs:label "fixture construct"@en ; carnk:hasDomainAt ex:pos1 , ex:pos2 , ex:pos3 , ex:pos4 ; carnk:source ex:src .
 """
 
 LABEL = ("label", "rdfs:label", 'rdfs:label "fixture focus"@en',
          "sh:minCount 1 ; sh:maxCount 1 ; sh:datatype rdf:langString ; sh:languageIn ( \"en\" )",
          "has exactly one English rdfs:label", "drop")
-SOURCE = ("source", "dcterms:source", "dcterms:source ex:src",
+SOURCE = ("source", "carnk:source", "carnk:source ex:src",
           "sh:minCount 1 ; sh:class carnk:InformationSource",
-          "cites at least one information source (dcterms:source)", "drop")
+          "cites at least one information source (carnk:source)", "drop")
 
 
 def prop(name, path, triple, constraints, rule, brk, severity="Violation", note=""):
@@ -108,7 +108,7 @@ SPEC["provenance"] = [
          what="An information source", focus_type="carnk:SourceDocument", props=std()),
     dict(cls="Publication", label="publication", target="sh:targetClass carnk:Publication",
          what="A publication", focus_type="carnk:Publication",
-         base=['rdfs:label "fixture publication"@en', "dcterms:source ex:src"],
+         base=['rdfs:label "fixture publication"@en', "carnk:source ex:src"],
          props=[
              prop("doi", "carnk:doi", 'carnk:doi "10.1056/NEJMoa1910607"',
                   'sh:minCount 1 ; sh:maxCount 1 ; sh:datatype xsd:string ; sh:pattern "^10\\\\.[0-9]{4,9}/\\\\S+$"',
@@ -128,10 +128,10 @@ SPEC["provenance"] = [
              prop("statement", "carnk:statement", 'carnk:statement "S24"',
                   'sh:datatype xsd:string ; sh:pattern "^S([1-9]|1[0-9]|2[0-7])$"',
                   "names overview statements as S1 to S27", ("set", 'carnk:statement "S28"')),
-             prop("source", "dcterms:source", "dcterms:source carnkkg:domain-overview",
+             prop("source", "carnk:source", "carnk:source carnkkg:domain-overview",
                   "sh:hasValue carnkkg:domain-overview",
                   "cites the domain overview (carnkkg:domain-overview) among its sources, since it points at an overview statement",
-                  ("set", "dcterms:source ex:src")),
+                  ("set", "carnk:source ex:src")),
          ]),
 ]
 
@@ -173,7 +173,7 @@ SPEC["receptors"] = [
                   ("set", 'carnk:geneSymbol "cd 28"')))),
     dict(cls="NKReceptor", label="NK receptor", target="sh:targetClass carnk:NKReceptor", what="An NK receptor",
          focus_type="carnk:NKReceptor",
-         base=['rdfs:label "fixture NK receptor"@en', "dcterms:source ex:src"],
+         base=['rdfs:label "fixture NK receptor"@en', "carnk:source ex:src"],
          props=[
              prop("receptorFunction", "carnk:receptorFunction", "carnk:receptorFunction carnk:Inhibitory",
                   "sh:minCount 1 ; sh:maxCount 1 ; sh:class carnk:ReceptorFunction",
@@ -187,7 +187,7 @@ CONSTRUCT_POS = "carnk:hasDomainAt ex:pos1 , ex:pos2 , ex:pos3 , ex:pos4"
 SPEC["constructs"] = [
     dict(cls="CARConstruct", label="CAR construct", target="sh:targetClass carnk:CARConstruct",
          what="A CAR construct", focus_type="carnk:CARConstruct",
-         base=['rdfs:label "fixture construct"@en', "dcterms:source ex:src"],
+         base=['rdfs:label "fixture construct"@en', "carnk:source ex:src"],
          sparql=[
              ("uniquePositions",
               "gives each of its domain positions a different position number",
@@ -230,6 +230,12 @@ SPEC["constructs"] = [
                   "has at least one intracellular signalling domain",
                   ("set", "carnk:hasDomainAt ex:pos1 , ex:pos2")),
          ]),
+    dict(cls="VectorConstruct", label="vector construct", target="sh:targetClass carnk:VectorConstruct",
+         what="A vector construct", focus_type="carnk:VectorConstruct",
+         props=std(
+             prop("carriesCARConstruct", "carnk:carriesCARConstruct", "carnk:carriesCARConstruct ex:construct",
+                  "sh:minCount 1 ; sh:class carnk:CARConstruct",
+                  "names at least one CAR construct it carries", "drop"))),
     dict(cls="DomainPosition", label="domain position", target="sh:targetClass carnk:DomainPosition",
          what="A domain position", focus_type="carnk:DomainPosition",
          props=std(
@@ -306,7 +312,27 @@ SPEC["toxicities"] = [
                   "names exactly one toxicity", "drop"),
              prop("frequencyLevel", "carnk:frequencyLevel", "carnk:frequencyLevel carnk:NotObserved",
                   "sh:minCount 1 ; sh:maxCount 1 ; sh:class carnk:FrequencyLevel",
-                  "names exactly one frequency level (common, rare, minimal or not observed)", "drop"))),
+                  "names exactly one frequency level (common, rare, minimal, not observed, not expected or observed)", "drop"),
+             prop("patientsAssessed", "carnk:patientsAssessed", "carnk:patientsAssessed 43",
+                  "sh:maxCount 1 ; sh:datatype xsd:integer ; sh:minInclusive 1",
+                  "gives at most one number of assessed patients, a positive integer",
+                  ("add", "carnk:patientsAssessed 44")),
+             prop("patientsAffected", "carnk:patientsAffected", "carnk:patientsAffected 2",
+                  "sh:maxCount 1 ; sh:datatype xsd:integer ; sh:minInclusive 0 ; sh:lessThanOrEquals carnk:patientsAssessed",
+                  "gives at most one number of affected patients, no more than the patients assessed",
+                  ("set", "carnk:patientsAffected 50")))),
+    dict(cls="TherapyDonorSetting", label="therapy donor-setting claim", target="sh:targetClass carnk:TherapyDonorSetting",
+         what="A therapy donor-setting claim", focus_type="carnk:TherapyDonorSetting",
+         props=std(
+             prop("therapyType", "carnk:therapyType", "carnk:therapyType ex:therapy",
+                  "sh:minCount 1 ; sh:maxCount 1 ; sh:class carnk:Immunotherapy",
+                  "names exactly one therapy type", "drop"),
+             prop("donorSetting", "carnk:donorSetting", "carnk:donorSetting carnk:Autologous",
+                  "sh:minCount 1 ; sh:maxCount 1 ; sh:class carnk:DonorSetting",
+                  "names exactly one donor setting", "drop"),
+             prop("extent", "carnk:extent", "carnk:extent carnk:AllProducts",
+                  "sh:minCount 1 ; sh:maxCount 1 ; sh:class carnk:ProductExtent",
+                  "says which of the therapy type's products it covers (exactly one carnk:ProductExtent)", "drop"))),
 ]
 
 SPEC["outcomes"] = [
@@ -314,7 +340,7 @@ SPEC["outcomes"] = [
          what="A clinical study", focus_type="carnk:ClinicalStudy", props=std()),
     dict(cls="ClinicalTrial", label="clinical trial", target="sh:targetClass carnk:ClinicalTrial",
          what="A clinical trial", focus_type="carnk:ClinicalTrial",
-         base=['rdfs:label "fixture trial"@en', "dcterms:source ex:src"],
+         base=['rdfs:label "fixture trial"@en', "carnk:source ex:src"],
          props=[
              prop("nctId", "carnk:nctId", 'carnk:nctId "NCT03056339"',
                   'sh:minCount 1 ; sh:maxCount 1 ; sh:datatype xsd:string ; sh:pattern "^NCT[0-9]{8}$"',
