@@ -227,20 +227,28 @@ def build(root: str | Path | None = None, dist: str | Path | None = None, *, rea
     summary.files = release.digests()
     lap("serialise")
 
+    from .checks import mapping_quads, require_clean
     from .progress import track
-    quads = ox_quads(graphs, GRAPH_NAMES)
-    _publish(out, release.files, track(quads, "store", total=len(quads)), summary, fingerprint)  # a bar only on a terminal
+    quads = ox_quads(graphs, GRAPH_NAMES) + mapping_quads(paths.mappings)  # checks compare with the table
+
+    def checked(store) -> None:  # the quality checks run on the new store before it becomes current
+        require_clean(store, paths.queries)
+
+    _publish(out, release.files, track(quads, "store", total=len(quads)), summary, fingerprint,  # a bar only on a terminal
+             verify=checked)
     lap("write")
     return summary
 
 
-def _publish(out: Path, files: dict[str, bytes], quads, summary: BuildSummary, sources_stat: list) -> None:
+def _publish(out: Path, files: dict[str, bytes], quads, summary: BuildSummary, sources_stat: list,
+             verify: Callable[[object], None] | None = None) -> None:
     """Write the release into a folder of its own beside the current one, then switch to it in one
-    step (layout.switch); clean up what earlier (killed) builds left. Under a lock on dist/."""
+    step (layout.switch); clean up what earlier (killed) builds left. Under a lock on dist/.
+    `verify` sees the new store before the switch; if it raises, the new folder is dropped."""
     import shutil
 
     from . import layout
-    from .store import fill_store
+    from .store import fill_store, open_store
 
     with layout.locked(out):
         layout.clean(out)
@@ -249,6 +257,8 @@ def _publish(out: Path, files: dict[str, bytes], quads, summary: BuildSummary, s
         try:
             layout.write_into(folder, files)
             fill_store(folder, quads)
+            if verify is not None:
+                verify(open_store(folder))
             stamp = (json.dumps(summary.to_json(), indent=1, sort_keys=True) + "\n").encode()
             layout.write_into(folder, {STAMP: stamp})
             layout.write_freshness(folder, [*files, STAMP], sources_stat)

@@ -852,7 +852,9 @@ def open_engine(engine: str, dist: Path):
         nq = dist / "carnk.nq"
         if not nq.is_file():
             raise BadInputError("no built release: run `carnk-graph build` first", path=nq)
-        return RdflibEngine.from_nquads(nq)
+        from .checks import add_mappings_graph  # what the store holds beside the release graphs
+
+        return RdflibEngine(add_mappings_graph(RdflibEngine.from_nquads(nq).dataset, dist / "mappings.sssom.tsv"))
     raise BadInputError(f"unknown engine {engine!r} (choose from {', '.join(ENGINES)})")
 
 
