@@ -423,6 +423,11 @@ TOPIC_TITLES = {
     "challenges": "challenges, strategies and which strategy addresses which challenge",
 }
 
+# The landscape's shapes (shapes/programmes.ttl) are specified in their own module (issue 13).
+from _landscape_spec import add_landscape  # noqa: E402
+
+add_landscape(SPEC, TOPIC_TITLES, prop, std)
+
 
 def shape_iri(node, p=None):
     return f"carnksh:{node['cls']}Shape" + (f"-{p}" if p else "")
@@ -493,6 +498,8 @@ def apply_break(triples, p, brk):
             t = [x for x in t if x.split()[0] != pred] + [brk[1]]
     elif brk[0] == "add":
         t.append(brk[1])
+    elif brk[0] == "drop":  # a node-shape break that removes one named triple
+        t.remove(brk[1])
     return t
 
 
