@@ -125,7 +125,9 @@ def _run_queries(engine, a: dict) -> None:
     import hashlib
 
     from carnk_graph.errors import CarnkError, QueryTimeoutError
-    from carnk_graph.queries import catalogue, execute, format_csv
+    from carnk_graph.catalogue import catalogue
+    from carnk_graph.formats import format_csv
+    from carnk_graph.queries import execute
 
     cat = catalogue(Path(a["root"]) / "queries")
     for name in a["queries"]:
@@ -154,14 +156,14 @@ def _run_queries(engine, a: dict) -> None:
 
 
 def worker_oxigraph(a: dict) -> None:
-    from carnk_graph.queries import OxigraphEngine
+    from carnk_graph.engines import OxigraphEngine
     from carnk_graph.store import open_store
 
     _run_queries(OxigraphEngine(open_store(Path(a["dist"]))), a)
 
 
 def worker_rdflib(a: dict) -> None:
-    from carnk_graph.queries import RdflibEngine
+    from carnk_graph.engines import RdflibEngine
 
     t = time.perf_counter()
     engine = RdflibEngine.from_nquads(Path(a["nq"]))
@@ -174,7 +176,7 @@ def worker_validate(a: dict) -> None:
     import hashlib
 
     from carnk_graph.sources import find_project, load_sources, parse_graph
-    from carnk_graph.validate import store_from_files, validate
+    from carnk_graph.shacl import store_from_files, validate
 
     src = load_sources(find_project(a["root"]))
     t = time.perf_counter()
@@ -286,7 +288,7 @@ def snapshot_project(work: Path) -> Path:
 
 
 def saved_query_names() -> list[str]:
-    from carnk_graph.queries import catalogue
+    from carnk_graph.catalogue import catalogue
 
     return sorted(catalogue(PROJECT / "queries"))
 
@@ -300,11 +302,14 @@ def ensure_shipped_build(dist: Path) -> None:
 def bound_query_text(name: str) -> str:
     """The saved query as the runner sends it (prefixes, default parameters), for `oxigraph query`."""
     from carnk_graph.namespaces import sparql_prologue
-    from carnk_graph.queries import OxigraphEngine, bind_params, catalogue, with_values
+    from carnk_graph.catalogue import catalogue
+    from carnk_graph.engines import OxigraphEngine
+    from carnk_graph.params import bind_params
+    from carnk_graph.sparql import with_values
 
     q = catalogue(PROJECT / "queries")[name]
     bindings = bind_params(q, [])
-    text = with_values(q.text, {k: str(OxigraphEngine._native(v)) for k, v in bindings.items()})
+    text, _, _ = with_values(q.text, {k: str(OxigraphEngine.native(v)) for k, v in bindings.items()})
     declared = {m.group(1) for m in re.finditer(r"(?im)^\s*PREFIX\s+([\w-]*):", text)}
     prologue = "".join(line for line in sparql_prologue().splitlines(keepends=True)
                        if line.split()[1].rstrip(":") not in declared)
@@ -517,7 +522,7 @@ def section_scale(n: int, shipped: Path, names: list[str], a: argparse.Namespace
     val = {}
     for engine in ("turbo", "pyshacl"):
         if engine == "turbo":
-            from carnk_graph.validate import turbo_available
+            from carnk_graph.shacl import turbo_available
             if not turbo_available():
                 continue
         cap = a.validate_cap

@@ -13,7 +13,7 @@ import carnk_graph
 from carnk_graph.errors import BadInputError
 from carnk_graph.namespaces import GRAPH_NAMES, GRAPHS, KG
 from carnk_graph.release import FORMATS, parse_release_bytes
-from carnk_graph.validate import ValidationResult
+from carnk_graph.shacl import ValidationResult
 
 from spine_helpers import MINIMAL, copy_project, named_graph
 
@@ -42,7 +42,7 @@ def test_the_package_exports_the_four_calls():
 def test_validate_stays_the_api_function_after_the_shacl_module_is_imported():
     import importlib
 
-    stage = importlib.import_module("carnk_graph.validate")
+    stage = importlib.import_module("carnk_graph.shacl")
     assert carnk_graph.validate is carnk_graph.api.validate
     assert stage.ValidationResult is ValidationResult
 

@@ -23,7 +23,12 @@ from pathlib import Path
 
 import pytest
 
+from carnk_graph import catalogue as C
+from carnk_graph import engines as E
+from carnk_graph import formats as F
 from carnk_graph import queries as Q
+from carnk_graph import results as R
+from carnk_graph import sparql as S
 from carnk_graph.cli import main
 from carnk_graph.errors import BadInputError, RefusedError
 from carnk_graph.namespaces import GRAPHS
@@ -55,8 +60,8 @@ def test_the_catalogue_is_not_empty():
 
 @pytest.mark.parametrize("name", SAVED)
 def test_every_saved_query_has_a_complete_header(name):
-    q = Q.load_query(QUERIES_DIR / f"{name}.rq")
-    for key in Q.HEADER_KEYS:
+    q = C.load_query(QUERIES_DIR / f"{name}.rq")
+    for key in C.HEADER_KEYS:
         assert q.header.get(key, "").strip(), f"{name}: header field {key!r} is missing or empty"
     assert set(q.answers) <= STATEMENTS, f"{name}: answers names unknown statements {q.answers}"
 
@@ -64,20 +69,20 @@ def test_every_saved_query_has_a_complete_header(name):
 def test_the_catalogue_answers_every_statement():
     answered = set()
     for name in SAVED:
-        answered |= set(Q.load_query(QUERIES_DIR / f"{name}.rq").answers)
+        answered |= set(C.load_query(QUERIES_DIR / f"{name}.rq").answers)
     assert STATEMENTS - answered == set()
 
 
 @pytest.mark.parametrize("name", SAVED)
 def test_returns_header_matches_the_projected_variables(name):
-    q = Q.load_query(QUERIES_DIR / f"{name}.rq")
-    assert list(q.returns) == Q.projected_variables(q.text)
+    q = C.load_query(QUERIES_DIR / f"{name}.rq")
+    assert list(q.returns) == S.projected_variables(q.text)
 
 
 @pytest.mark.parametrize("name", SAVED)
 def test_every_declared_parameter_is_a_variable_of_the_query(name):
-    q = Q.load_query(QUERIES_DIR / f"{name}.rq")
-    variables = {t[1:] for kind, t, _ in Q._tokens(q.text) if kind == "var"}
+    q = C.load_query(QUERIES_DIR / f"{name}.rq")
+    variables = {t.text[1:] for t in S.tokens(q.text) if t.kind == "var"}
     for p in q.params:
         assert p.name in variables, f"{name}: parameter {p.name} is not used as ?{p.name}"
 
@@ -93,7 +98,7 @@ def test_saved_queries_declare_their_prefixes_and_run_unchanged_elsewhere(name):
 
 @pytest.mark.parametrize("name", SAVED)
 def test_saved_queries_are_read_only(name):
-    Q.check_read_only((QUERIES_DIR / f"{name}.rq").read_text(encoding="utf-8"))
+    S.check_read_only((QUERIES_DIR / f"{name}.rq").read_text(encoding="utf-8"))
 
 
 def test_every_saved_query_has_an_expected_answer_and_no_answer_is_orphaned():
@@ -103,7 +108,7 @@ def test_every_saved_query_has_an_expected_answer_and_no_answer_is_orphaned():
 
 @pytest.fixture(scope="module")
 def engines(built):
-    return {"oxigraph": Q.open_engine("oxigraph", built.dist), "rdflib": Q.open_engine("rdflib", built.dist)}
+    return {"oxigraph": E.open_engine("oxigraph", built.dist), "rdflib": E.open_engine("rdflib", built.dist)}
 
 
 @pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
@@ -111,13 +116,13 @@ def engines(built):
 def test_saved_query_answer_on_the_built_graph_is_the_reviewed_one(name, engine, engines):
     expected = csv_rows((EXPECTED_DIR / name / "expected.csv").read_text(encoding="utf-8"))
     assert len(expected) > 1, f"{name}: an empty expected answer is not an answer"
-    result = Q.execute(Q.resolve(name, QUERIES_DIR), engines[engine])
-    assert csv_rows(Q.format_csv(result)) == expected
+    result = Q.execute(C.resolve(name, QUERIES_DIR), engines[engine])
+    assert csv_rows(F.format_csv(result)) == expected
 
 
 @pytest.mark.parametrize("name", SAVED)
 def test_both_engines_give_identical_terms(name, engines):
-    q = Q.resolve(name, QUERIES_DIR)
+    q = C.resolve(name, QUERIES_DIR)
     a, b = (Q.execute(q, engines[e]) for e in ("oxigraph", "rdflib"))
     assert (a.variables, a.rows) == (b.variables, b.rows)
 
@@ -130,7 +135,7 @@ def test_the_cli_runs_a_saved_query_on_the_built_graph(capsys, built):
 
 
 def test_the_disagreement_between_overview_and_paper_is_surfaced(engines):
-    rows = Q.execute(Q.resolve("disagreeing-outcome-claims", QUERIES_DIR), engines["oxigraph"]).rows
+    rows = Q.execute(C.resolve("disagreeing-outcome-claims", QUERIES_DIR), engines["oxigraph"]).rows
     claims = {(r[1].value, r[3].value, r[2].value) for r in rows}
     assert (KG + "complete-response", KG + "domain-overview", "8 of 11") in claims
     assert (KG + "complete-response", KG + "liu2020", "7 of 11") in claims
@@ -147,11 +152,11 @@ def test_off_the_shelf_products_come_only_from_the_reasoner(built, engine):
         store = ox.Store()
         store.extend(q for q in ox.parse(path=str(nq), format=ox.RdfFormat.N_QUADS)
                      if getattr(q.graph_name, "value", None) in asserted)
-        without = Q.OxigraphEngine(store)
+        without = E.OxigraphEngine(store)
     else:
-        without = Q.RdflibEngine.from_nquads(nq, graphs=asserted)
-    with_inferred = Q.open_engine(engine, built.dist)
-    q = Q.resolve("off-the-shelf-capable-products", QUERIES_DIR)
+        without = E.RdflibEngine.from_nquads(nq, graphs=asserted)
+    with_inferred = E.open_engine(engine, built.dist)
+    q = C.resolve("off-the-shelf-capable-products", QUERIES_DIR)
     assert Q.execute(q, without).rows == []
     assert [r[0].value for r in Q.execute(q, with_inferred).rows] == [KG + "allogeneic-car-nk-product"]
 
@@ -378,12 +383,12 @@ def test_unsafe_queries_are_refused_before_they_run(capsys, tmp_path, fixture_pr
     "SELECT ?s WHERE { ?s ?p '''\nLOAD <file:///etc/passwd>\n''' }",
 ])
 def test_keywords_inside_strings_iris_comments_and_names_are_not_refused(text):
-    Q.check_read_only(text)
+    S.check_read_only(text)
 
 
 def test_the_refusal_names_line_and_column():
     with pytest.raises(RefusedError) as e:
-        Q.check_read_only("SELECT *\n  FROM <file:///x>\nWHERE { ?s ?p ?o }", "q.rq")
+        S.check_read_only("SELECT *\n  FROM <file:///x>\nWHERE { ?s ?p ?o }", "q.rq")
     assert str(e.value).startswith("q.rq:2:3: FROM")
 
 
@@ -413,10 +418,61 @@ def test_an_ask_query_answers_yes_or_no(capsys, tmp_path, fixture_project):
     assert code == 0 and json.loads(out) == {"head": {}, "boolean": True}
 
 
-def test_construct_and_describe_are_not_run(capsys, tmp_path, fixture_project):
-    path = adhoc(tmp_path, "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }")
-    code, out, err = run_cli(capsys, *fx(fixture_project, "query", path))
-    assert code == 2 and out == "" and "only SELECT and ASK" in err
+CONSTRUCT_CELL = ("CONSTRUCT { ?c <http://www.w3.org/2000/01/rdf-schema#label> ?l } "
+                  "WHERE { ?c a <https://w3id.org/carnk/NKCell> ; <http://www.w3.org/2000/01/rdf-schema#label> ?l }")
+
+
+@pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
+def test_construct_gives_the_same_n_triples_on_both_engines(capsys, tmp_path, fixture_project, engine):
+    code, out, err = run_cli(capsys, *fx(fixture_project, "query", adhoc(tmp_path, CONSTRUCT_CELL),
+                                         "--format", "nt", "--engine", engine))
+    assert code == 0, err
+    lines = out.splitlines()
+    assert len(lines) == FIXTURE_CELLS and lines == sorted(lines)
+    assert lines[0] == f'<{KG}cell-000> <http://www.w3.org/2000/01/rdf-schema#label> "cell 000"@en .'
+
+
+@pytest.mark.parametrize("fmt", ["ttl", "nt", "jsonld"])
+def test_a_graph_result_in_every_rdf_format_reads_back_as_the_same_graph(capsys, tmp_path, fixture_project, fmt):
+    import pyoxigraph as ox
+
+    code, out, err = run_cli(capsys, *fx(fixture_project, "query", adhoc(tmp_path, CONSTRUCT_CELL), "--format", fmt))
+    assert code == 0, err
+    kind = {"ttl": ox.RdfFormat.TURTLE, "nt": ox.RdfFormat.N_TRIPLES, "jsonld": ox.RdfFormat.JSON_LD}[fmt]
+    triples = set(ox.parse(out.encode("utf-8"), format=kind))
+    assert len(triples) == FIXTURE_CELLS
+
+
+def test_describe_gives_what_the_graph_says_about_a_node(capsys, tmp_path, fixture_project):
+    code, out, err = run_cli(capsys, *fx(fixture_project, "query", adhoc(tmp_path, f"DESCRIBE <{KG}cell-007>"),
+                                         "--format", "nt"))
+    assert code == 0, err
+    assert out and all(line.startswith(f"<{KG}cell-007> ") for line in out.splitlines())
+    assert '"cell 007"@en' in out
+
+
+def test_a_graph_result_in_a_table_lists_labelled_triples(capsys, tmp_path, fixture_project):
+    code, out, _ = run_cli(capsys, *fx(fixture_project, "query", adhoc(tmp_path, CONSTRUCT_CELL)))
+    assert code == 0 and out.splitlines()[0].split() == ["subject", "predicate", "object"]
+    assert f"({FIXTURE_CELLS} triples)" in out
+
+
+@pytest.mark.parametrize("text, fmt", [(CONSTRUCT_CELL, "csv"), (CONSTRUCT_CELL, "json"),
+                                       ("SELECT * WHERE { ?s ?p ?o } LIMIT 1", "ttl")])
+def test_a_format_that_does_not_fit_the_answer_is_a_usage_error(capsys, tmp_path, fixture_project, text, fmt):
+    code, out, err = run_cli(capsys, *fx(fixture_project, "query", adhoc(tmp_path, text), "--format", fmt))
+    assert code == 2 and out == "" and err.count("\n") == 1 and "--format" in err
+
+
+@pytest.mark.parametrize("text", [
+    "CONSTRUCT { ?s ?p ?o } WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }",
+    "CONSTRUCT { ?s ?p ?o } FROM <file:///etc/passwd> WHERE { ?s ?p ?o }",
+    "DESCRIBE ?s FROM <file:///etc/passwd> WHERE { ?s ?p ?o }",
+    "DESCRIBE ?s WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }",
+])
+def test_construct_and_describe_stay_read_only(capsys, tmp_path, fixture_project, text):
+    code, out, err = run_cli(capsys, *fx(fixture_project, "query", adhoc(tmp_path, text)))
+    assert code == 4 and out == "" and "refused" in err
 
 
 SLOW = ("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }")
@@ -497,42 +553,42 @@ def test_rows_are_in_a_stable_order_without_order_by(capsys, fixture_project):
 
 
 def test_text_with_newlines_and_quotes_survives_every_format():
-    r = Q.Result(["v"], [(Q.Term.literal('a "b"\nc', lang="en"),)])
-    assert csv_rows(Q.format_csv(r))[1] == ['a "b"\nc']
-    assert Q.format_tsv(r).splitlines()[1] == '"a \\"b\\"\\nc"@en'
-    assert json.loads(Q.format_json(r))["results"]["bindings"][0]["v"]["value"] == 'a "b"\nc'
-    assert Q.format_table(r, {}).splitlines()[2] == 'a "b" c'
+    r = R.Result(["v"], [(R.Term.literal('a "b"\nc', lang="en"),)])
+    assert csv_rows(F.format_csv(r))[1] == ['a "b"\nc']
+    assert F.format_tsv(r).splitlines()[1] == '"a \\"b\\"\\nc"@en'
+    assert json.loads(F.format_json(r))["results"]["bindings"][0]["v"]["value"] == 'a "b"\nc'
+    assert F.format_table(r, {}).splitlines()[2] == 'a "b" c'
 
 
 # -- headers and parameters, unit by unit ------------------------------------------------------------
 
 def test_header_parsing_reads_every_field_and_continuations():
-    h = Q.parse_header("# title: T\n# description: first line\n#   second line\n# answers: S1 S2\n"
+    h = C.parse_header("# title: T\n# description: first line\n#   second line\n# answers: S1 S2\n"
                        "# params: a = carnk:X, b (xsd:integer) = 3, c (literal)\n# returns: ?x ?y\nSELECT ...")
     assert h["description"] == "first line second line"
-    params = Q.parse_params(h["params"])
+    params = C.parse_params(h["params"])
     assert [p.name for p in params] == ["a", "b", "c"]
     assert params[1].kind == "http://www.w3.org/2001/XMLSchema#integer" and params[2].required
 
 
 def test_the_design_example_header_with_its_remark_parses():
-    params = Q.parse_params("therapy = carnk:CARNKCellTherapy   (name = default; bound with initBindings, never by string)")
-    assert params == (Q.Param("therapy", None, "carnk:CARNKCellTherapy"),)
+    params = C.parse_params("therapy = carnk:CARNKCellTherapy   (name = default; bound with initBindings, never by string)")
+    assert params == (C.Param("therapy", None, "carnk:CARNKCellTherapy"),)
 
 
 def test_a_malformed_parameter_declaration_is_reported():
     with pytest.raises(BadInputError):
-        Q.parse_params("a b c")
+        C.parse_params("a b c")
 
 
 def test_order_by_is_detected_only_on_the_outer_query():
-    assert Q.has_order_by("SELECT ?x WHERE { ?x ?p ?o } ORDER BY ?x")
-    assert not Q.has_order_by("SELECT ?x WHERE { { SELECT ?x WHERE { ?x ?p ?o } ORDER BY ?x LIMIT 1 } }")
+    assert S.has_order_by("SELECT ?x WHERE { ?x ?p ?o } ORDER BY ?x")
+    assert not S.has_order_by("SELECT ?x WHERE { { SELECT ?x WHERE { ?x ?p ?o } ORDER BY ?x LIMIT 1 } }")
 
 
 def test_projected_variables_read_the_select_clause():
-    assert Q.projected_variables("SELECT ?a (COUNT(?b) AS ?n) ?c WHERE { }") == ["a", "n", "c"]
-    assert Q.projected_variables("SELECT * WHERE { }") is None
+    assert S.projected_variables("SELECT ?a (COUNT(?b) AS ?n) ?c WHERE { }") == ["a", "n", "c"]
+    assert S.projected_variables("SELECT * WHERE { }") is None
 
 
 # -- the light query path ----------------------------------------------------------------------------

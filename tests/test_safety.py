@@ -20,7 +20,8 @@ from rdflib.compare import isomorphic
 from carnk_graph.cli import main, make_parser
 from carnk_graph.errors import BadInputError, RefusedError
 from carnk_graph.release import atomic_write, canonical, parse_release_bytes, read_release_graphs
-from carnk_graph.safety import guard_for, network_guard, sparql_refusal
+from carnk_graph.safety import guard_for, network_guard
+from carnk_graph.sparql import sparql_refusal
 from carnk_graph.sources import parse_graph
 
 from spine_helpers import MINIMAL, copy_project, release_snapshot
@@ -342,7 +343,7 @@ def _triples(g: Graph) -> set:
 
 def test_validation_never_changes_its_input_graphs(project):
     from carnk_graph.sources import find_project, load_sources
-    from carnk_graph.validate import validate
+    from carnk_graph.shacl import validate
 
     src = load_sources(find_project(project))
     data = src.kg + Graph()

@@ -23,7 +23,7 @@ pytest.importorskip("pyshacl_turbo", reason="pyshacl-turbo (extra `fast`) is not
 
 from carnk_graph.errors import BadInputError  # noqa: E402
 from carnk_graph.sources import find_project, load_sources, parse_graph  # noqa: E402
-from carnk_graph.validate import (  # noqa: E402
+from carnk_graph.shacl import (  # noqa: E402
     FAST_MIN_TRIPLES, Finding, choose_engine, store_from_files, validate,
 )
 

@@ -1,18 +1,20 @@
-"""The Python API for notebooks: `import carnk_graph as ck; ck.query("construct-domains-in-order")`.
+"""The core: the Python API that the command line (cli.py) also goes through.
 
 Four calls cover what the command line does, returning Python values instead
 of printing: `load()` the built dataset, `query()` a saved question as rows of
 dicts, `validate()` a graph against the shapes, `export()` the release in one
 format as bytes. Each builds first, transparently, when the sources changed
-since the last build (the same rule as the CLI), and raises the package's typed
-errors (`carnk_graph.errors.CarnkError` and subclasses) on bad input.
+since the last build (the one place that decides it), and raises the package's
+typed errors (`carnk_graph.errors.CarnkError` and subclasses) on bad input.
+`answer()` and `query_text()` are the query path's core, shared by `query()` and
+`carnk-graph query`, which only formats and prints what they return.
 
 pandas is optional: `query(...).to_dataframe()` imports it only when called.
 """
 from __future__ import annotations
 
-import datetime
-import decimal
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -23,7 +25,9 @@ if TYPE_CHECKING:
     from rdflib import Dataset, Graph
 
     from .layout import Release
-    from .validate import ValidationResult
+    from .catalogue import SavedQuery
+    from .results import Result
+    from .shacl import ValidationResult
 
 __all__ = ["load", "query", "validate", "export", "Rows"]
 
@@ -77,6 +81,9 @@ def load(root: str | Path | None = None, dist: str | Path | None = None) -> "Dat
 
 def _param_text(value: Any) -> str:
     """A keyword argument as the KEY=VALUE text the query runner binds (IRIs in <>, booleans lower-case)."""
+    import datetime
+    import decimal
+
     from rdflib import Literal, URIRef
 
     if isinstance(value, URIRef):
@@ -106,27 +113,96 @@ def _python_value(term) -> Any:
     return term.value if isinstance(value, Literal) else value
 
 
+@dataclass
+class Answer:
+    """A query's result and the engine that produced it (which looks up labels for the table)."""
+
+    query: "SavedQuery"
+    result: "Result"
+    engine: Any
+
+    def labels(self) -> dict[str, str]:
+        return self.engine.labels(self.result.iris())
+
+
+def _saved(name: str, root: str | Path | None) -> "SavedQuery":
+    """A saved query by name (or a .rq path), checked read-only before anything is built or opened."""
+    from .catalogue import resolve
+    from .sources import find_project
+    from .sparql import check_read_only
+
+    saved = resolve(name, find_project(root).queries)
+    check_read_only(saved.text, saved.path)
+    return saved
+
+
+def answer(name: str, params: Iterable[str] = (), *, engine: str = "oxigraph", timeout: float | None = None,
+           root: str | Path | None = None, dist: str | Path | None = None, progress=None) -> Answer:
+    """Resolve, check, build if the sources changed, open the engine, run: the query path's core.
+
+    `params` are `KEY=VALUE` texts as on the command line. `timeout` (seconds,
+    default 60) is wall-clock from here to the last row, opening the store included.
+    """
+    from .engines import open_engine
+    from .queries import execute
+    from .timeout import DEFAULT_TIMEOUT, check_timeout
+
+    started = time.monotonic()
+    limit = check_timeout(DEFAULT_TIMEOUT if timeout is None else timeout)
+    saved = _saved(name, root)
+    from .build import ensure_built
+
+    eng = open_engine(engine, ensure_built(root, dist, progress=progress).dist)
+    return Answer(saved, execute(saved, eng, list(params), limit, started=started), eng)
+
+
+def query_text(name: str, params: Iterable[str] = (), *, root: str | Path | None = None,
+               graphs: Iterable[str] | None = None) -> str:
+    """The runnable text of a saved query for another store: parameters bound, prefixes declared,
+    and the dataset spelled out (see `portable.py`). Nothing is built or run."""
+    from .params import bind_params
+    from .portable import portable_text
+
+    saved = _saved(name, root)
+    return portable_text(saved, bind_params(saved, list(params)), graphs)
+
+
 def query(name: str, *, root: str | Path | None = None, dist: str | Path | None = None,
-          engine: str = "oxigraph", timeout: float | None = None, **params: Any) -> "Rows | bool":
+          engine: str = "oxigraph", timeout: float | None = None, **params: Any) -> "Rows | bool | Graph":
     """Run a saved query (`queries/<name>.rq`, or a path to a .rq file) with keyword parameters.
 
     `query("construct-domains-in-order", construct="carnkkg:liu2020-car")` binds the
     query's declared parameter `construct` (prefixed names, <IRIs>, URIRefs, numbers
-    and dates are accepted as the header declares). Returns `Rows` for SELECT, a bool for ASK.
+    and dates are accepted as the header declares). Returns `Rows` for SELECT, a bool
+    for ASK, an rdflib Graph for CONSTRUCT and DESCRIBE.
     """
-    from . import queries as q
-    from .sources import find_project
-
-    paths = find_project(root)
-    saved = q.resolve(name, paths.queries)
-    q.check_read_only(saved.text, saved.path)
-    eng = q.open_engine(engine, _release(root, dist).dist)
     raw = [f"{k}={_param_text(v)}" for k, v in params.items()]
-    result = q.execute(saved, eng, raw, q.DEFAULT_TIMEOUT if timeout is None else timeout)
+    result = answer(name, raw, engine=engine, timeout=timeout, root=root, dist=dist).result
     if result.boolean is not None:
         return result.boolean
+    if result.triples is not None:
+        return _graph(result)
     rows = [{v: _python_value(t) for v, t in zip(result.variables, row)} for row in result.rows]
     return Rows(rows, result.variables)
+
+
+def _graph(result: "Result") -> "Graph":
+    """A graph result as an rdflib Graph."""
+    from rdflib import BNode, Graph, Literal, URIRef
+
+    def native(t):
+        if t.kind == "uri":
+            return URIRef(t.value)
+        if t.kind == "bnode":
+            return BNode(t.value)
+        if t.lang:
+            return Literal(t.value, lang=t.lang)
+        return Literal(t.value, datatype=URIRef(t.datatype) if t.datatype else None)
+
+    g = Graph()
+    for s, p, o in result.triples or ():
+        g.add((native(s), native(p), native(o)))
+    return g
 
 
 def validate(graph: "Graph | str | Path | None" = None, *, root: str | Path | None = None,
@@ -136,12 +212,12 @@ def validate(graph: "Graph | str | Path | None" = None, *, root: str | Path | No
     `graph` is an rdflib Graph or a path to an RDF file (parsed strictly); None checks
     the built knowledge graph and its inferences. `with_kg=True` adds the shipped
     knowledge graph to your data, so it may point at the individuals the graph names.
-    Returns the `carnk_graph.validate.ValidationResult` (`.conforms`, `.findings`, `.text()`).
+    Returns the `carnk_graph.shacl.ValidationResult` (`.conforms`, `.findings`, `.text()`).
     """
     from rdflib import Graph
 
     from .sources import find_project, load_sources, parse_graph
-    from .validate import validate as run_shacl
+    from .shacl import validate as run_shacl
 
     paths = find_project(root)
     src = load_sources(paths)

@@ -150,7 +150,7 @@ def build(root: str | Path | None = None, dist: str | Path | None = None, *, rea
     report, without a release) when the knowledge graph violates the shapes."""
     from .release import render_release, write_files
     from .sources import load_sources
-    from .validate import validate
+    from .shacl import validate
 
     paths = find_project(root)
     out = Path(dist) if dist is not None else paths.default_dist()

@@ -47,7 +47,7 @@ def cmd_build(args) -> int:
 def cmd_validate(args) -> int:
     from .build import ensure_built
     from .sources import find_project, load_sources
-    from .validate import store_from_files, validate
+    from .shacl import store_from_files, validate
 
     paths = find_project(args.root)
     src = load_sources(paths)
@@ -107,19 +107,39 @@ def cmd_stats(args) -> int:
 # -- query ------------------------------------------------------------------------------------------
 
 def cmd_query(args) -> int:
-    from . import queries
+    from . import api
 
     if args.list:
+        from .catalogue import list_catalogue
         from .sources import find_project
-        sys.stdout.write(queries.list_catalogue(find_project(args.root).queries))
+        _write(list_catalogue(find_project(args.root).queries))
         return 0
     if not args.name:
         raise BadInputError("query: give a saved query name, a .rq file, or --list")
-    sys.stdout.write(queries.run_query(args.name, params=args.param, fmt=args.format, engine=args.engine,
-                                       timeout=args.timeout, root=args.root, dist=args.dist,
-                                       progress=_progress(args)))
-    sys.stdout.flush()
+    if args.print:
+        _write(api.query_text(args.name, args.param, root=args.root))
+        return 0
+    from .formats import render
+
+    done = api.answer(args.name, args.param, engine=args.engine, timeout=args.timeout, root=args.root,
+                      dist=args.dist, progress=_progress(args))
+    labels = done.labels() if args.format == "table" else None
+    _write(render(done.result, args.format, labels))
     return 0
+
+
+def _write(text: str) -> None:
+    """Print text; an encoding the terminal cannot show is a usage error, named once, before any output."""
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    try:
+        text.encode(encoding, getattr(sys.stdout, "errors", None) or "strict")
+    except UnicodeEncodeError as e:
+        raise BadInputError(f"the output holds {text[e.start:e.start + 1]!r}, which the output encoding "
+                            f"{encoding} cannot write; set PYTHONIOENCODING=utf-8 or use --format json") from None
+    except LookupError:
+        pass
+    sys.stdout.write(text)
+    sys.stdout.flush()
 
 
 # -- load -------------------------------------------------------------------------------------------
@@ -246,11 +266,16 @@ def make_parser() -> argparse.ArgumentParser:
     q.add_argument("name", nargs="?", help="saved query name, or a path to a .rq file")
     q.add_argument("--list", action="store_true", help="list the saved queries")
     q.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="bind a query parameter")
-    q.add_argument("--format", choices=("table", "csv", "tsv", "json"), default="table",
-                   help="table (default, labels beside IRIs), csv, tsv or SPARQL JSON results")
+    q.add_argument("--format", choices=("table", "csv", "tsv", "json", "ttl", "nt", "jsonld"), default="table",
+                   help="table (default, labels beside IRIs), csv, tsv or json for SELECT/ASK; table, ttl, nt or jsonld for "
+                        "CONSTRUCT/DESCRIBE")
     q.add_argument("--engine", choices=("oxigraph", "rdflib"), default="oxigraph",
                    help="oxigraph (default, the embedded store) or rdflib (pure Python, for comparison)")
-    q.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS", help="stop a query after this long (exit 5)")
+    q.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
+                   help="wall-clock limit for the whole query, opening the store included (exit 5)")
+    q.add_argument("--print", action="store_true",
+                   help="print the query text to run on another store (parameters bound, prefixes "
+                        "declared, dataset as default-graph-uri lines); run nothing")
     q.set_defaults(func=cmd_query)
 
     ld = sub.add_parser("load", parents=[common], help="load the release into a remote triple store")

@@ -74,3 +74,20 @@ def prefixed_name(iri: str) -> str | None:
 def sparql_prologue() -> str:
     """PREFIX lines for every project prefix, for queries that omit them."""
     return "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in PREFIXES.items())
+
+
+def compact_iri(iri: str) -> str:
+    """A prefixed name for an IRI, else <IRI>: how people read an IRI in tables and messages."""
+    return prefixed_name(iri) or f"<{iri}>"
+
+
+def expand_prefixed(value: str, prefixes: "dict[str, str] | None" = None) -> str | None:
+    """A prefixed name's full IRI (`carnk:X` -> https://w3id.org/carnk/X), or None when the prefix is
+    unknown or the text is not a plain prefixed name."""
+    import re
+
+    m = re.match(r"^([A-Za-z][\w.-]*)?:([\w.:%-]*)$", value)
+    table = PREFIXES if prefixes is None else prefixes
+    if not m or (m.group(1) or "") not in table:
+        return None
+    return table[m.group(1) or ""] + m.group(2)

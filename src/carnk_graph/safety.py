@@ -1,4 +1,6 @@
-"""The network guard, and the check that keeps SPARQL inside the graph.
+"""The network guard: no connection leaves the process unless the user asks.
+
+(The check that keeps SPARQL read-only and inside the graph is sparql.py.)
 
 A knowledge-graph build reads curators' files and runs other people's shapes
 and queries; none of them may reach the network or the local file system
@@ -16,7 +18,6 @@ guard closes: a swallowed refusal still ends the command with exit 4.
 """
 from __future__ import annotations
 
-import re
 import socket
 import sys
 import threading
@@ -219,74 +220,3 @@ def guard_for(args) -> ContextManager[Guard]:
     if command == "serve":
         return network_guard(allowed=allow, hosts=LOOPBACK)
     return network_guard(allowed=allow)
-
-
-# -- SPARQL that stays inside the graph ---------------------------------------------------------------
-
-# Order matters: long strings before short ones, so a quote inside """...""" does not open a string.
-_SPARQL_NOISE = re.compile(
-    r'"""(?:[^"\\]|\\.|"(?!""))*"""'
-    r"|'''(?:[^'\\]|\\.|'(?!''))*'''"
-    r'|"(?:[^"\\\n]|\\.)*"'
-    r"|'(?:[^'\\\n]|\\.)*'"
-    r'|<[^<>"{}|^`\\\s]*>'
-    r"|#[^\n]*"
-    r"|[?$][\w\u00b7\u0300-\u036f\u203f-\u2040]+")
-#: Keywords that read outside the data (SERVICE, FROM, LOAD) or change it (the update forms).
-UNSAFE_KEYWORDS = ("SERVICE", "FROM", "LOAD", "INSERT", "DELETE", "CLEAR", "DROP", "CREATE",
-                   "ADD", "MOVE", "COPY", "WITH", "USING")
-# Not preceded by a word character or ':' (ex:from is a name); "service:x" still counts, because
-# SPARQL's tokenizer reads `SERVICE:x { }` as the keyword SERVICE followed by the name :x.
-_UNSAFE = re.compile(r"(?<![\w:])(" + "|".join(UNSAFE_KEYWORDS) + r")(?!\w)", re.IGNORECASE)
-
-
-def _walk(node) -> Iterator[tuple[str, object]]:
-    """Every (name or key, value) pair of an rdflib SPARQL parse tree."""
-    from rdflib.plugins.sparql.parserutils import CompValue
-
-    if isinstance(node, CompValue):
-        yield node.name, node
-        for key, value in node.items():
-            yield key, value
-            yield from _walk(value)
-    elif isinstance(node, (list, tuple)) or type(node).__name__ == "ParseResults":
-        for item in node:
-            yield from _walk(item)
-
-
-def _refusal_in_tree(tree) -> str | None:
-    for key, value in _walk(tree):
-        if key == "ServiceGraphPattern":
-            return "SERVICE"
-        if key == "datasetClause" and value:
-            return "FROM"
-    return None
-
-
-def sparql_refusal(text: str) -> str | None:
-    """The first construct that would let this SPARQL leave the graph or change it, else None.
-
-    The text is parsed with rdflib's SPARQL grammar (the engine that runs shapes)
-    and its tree searched for SERVICE and FROM; text that parses as an update is
-    refused whole. Text that parses as neither is checked word by word, after
-    removing strings, IRIs, comments and variables, so that "DELETE" in a literal
-    or `?from` is not mistaken for a keyword.
-    """
-    from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
-
-    from .queries import expand_escapes  # one definition of SPARQL's escape rule
-
-    text = expand_escapes(text)
-    try:
-        return _refusal_in_tree(parseQuery(text))
-    except Exception:  # noqa: BLE001 - pyparsing raises several types; not a query, try an update
-        pass
-    try:
-        update = parseUpdate(text)
-    except Exception:  # noqa: BLE001
-        update = None
-    if update is not None and update.get("request"):
-        name = str(update["request"][0].name)  # InsertData, DeleteWhere, Modify, Load, Clear, ...
-        return {"Modify": "DELETE/INSERT"}.get(name, re.sub(r"(Data|Where)$", "", name).upper())
-    m = _UNSAFE.search(_SPARQL_NOISE.sub(" ", text))
-    return m.group(1).upper() if m else None

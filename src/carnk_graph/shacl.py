@@ -25,6 +25,7 @@ reach the network or a file.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
@@ -94,20 +95,70 @@ class ValidationResult:
 def check_shapes_safe(shapes: "Graph") -> None:
     """Refuse SPARQL-based constraints or rules that could reach out of the graph or change it.
 
-    The check parses the SPARQL (see safety.sparql_refusal), so `?from` or a
-    literal "DELETE" pass while `SERVI\\u0043E` or `SERVICE:x` do not.
+    The text checked is the text pySHACL runs: the `PREFIX p: <ns>` lines it
+    builds from every sh:declare (sh:prefixes) and then the query. So a
+    declaration must be a real prefix and an IRI (a namespace holding `>` and
+    SPARQL would inject a query into those lines: refused, exit 4), the whole
+    text goes through the one read-only rule of sparql.py (exit 4), and it must
+    parse with rdflib's SPARQL parser, which runs it (else exit 2, naming the shape).
     """
     from rdflib import URIRef
 
-    from .safety import sparql_refusal
+    from .sparql import find_refusal
 
+    prologue = _declared_prefix_lines(shapes)
     for prop in ("select", "ask", "construct", "update"):
         for node, text in sorted(shapes.subject_objects(URIRef(SH + prop))):
-            keyword = sparql_refusal(str(text))
-            if keyword:
-                owner = next(iter(sorted(shapes.subjects(None, node))), node)  # the shape, not its blank node
-                raise RefusedError(f"shape {_short(owner)} uses {keyword} in its SPARQL "
+            owner = next(iter(sorted(shapes.subjects(None, node))), node)  # the shape, not its blank node
+            full = prologue + "\n" + str(text)
+            where = f"shape {_short(owner)}"
+            try:
+                refusal = find_refusal(full, where)
+            except BadInputError as e:
+                raise BadInputError(f"{where}: its SPARQL (sh:{prop}) cannot be read: {e.detail}") from None
+            if refusal:
+                raise RefusedError(f"{where} uses {refusal.keyword} in its SPARQL "
                                    f"(sh:{prop}); shapes may only read the data graph, refused before running")
+            _must_parse(full, prop == "update", f"{where}: its SPARQL (sh:{prop})")
+
+
+#: An absolute IRI as SPARQL's IRIREF may hold it (scheme, colon, no space, quote, brace or bracket).
+_ABSOLUTE_IRIREF = re.compile(r'[A-Za-z][A-Za-z0-9+.-]*:[^<>"{}|^`\\\x00-\x20]*')
+
+
+def _declared_prefix_lines(shapes: "Graph") -> str:
+    """The PREFIX lines pySHACL may prepend: every sh:declare of the shapes graph, each checked."""
+    from rdflib import URIRef
+
+    from .sparql import is_prefix_name
+
+    lines = []
+    for decl in sorted(set(shapes.subjects(URIRef(SH + "namespace"), None))
+                       | set(shapes.subjects(URIRef(SH + "prefix"), None))):
+        prefixes = [str(p) for p in shapes.objects(decl, URIRef(SH + "prefix"))]
+        for prefix in prefixes:
+            if not is_prefix_name(prefix):
+                raise RefusedError(f"sh:prefix {prefix!r} of {_short(decl)} is not a SPARQL prefix name: "
+                                   "refused (pySHACL pastes it into the query)")
+        for ns in shapes.objects(decl, URIRef(SH + "namespace")):
+            if not _ABSOLUTE_IRIREF.fullmatch(str(ns)):
+                raise RefusedError(f"sh:namespace {str(ns)!r} of {_short(decl)} is not an absolute IRI: refused "
+                                   "(pySHACL pastes it into the query as <...>)")
+            lines += [f"PREFIX {prefix}: <{ns}>" for prefix in prefixes]
+    return "\n".join(sorted(set(lines)))
+
+
+def _must_parse(text: str, update: bool, what: str) -> None:
+    """Parse a shape's SPARQL with rdflib's parser (the one pySHACL runs it with): exit 2 if it fails."""
+    from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
+
+    try:
+        (parseUpdate if update else parseQuery)(text)
+    except RecursionError:
+        raise BadInputError(f"{what} is nested too deeply to parse") from None
+    except Exception as e:  # noqa: BLE001 - pyparsing raises several types
+        detail = getattr(e, "msg", None) or str(e)
+        raise BadInputError(f"{what} does not parse: {detail}") from None
 
 
 def _short(term) -> str:

@@ -1,0 +1,191 @@
+"""The question catalogue: saved `queries/<name>.rq` files and their header language.
+
+A saved query's comment header says what it answers (title, description,
+answers, params, returns). This module finds the files, reads the header and
+the parameter declarations, and resolves a name (with close matches when it
+is unknown). It neither checks nor runs SPARQL (sparql.py, queries.py).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+from .errors import BadInputError
+from .namespaces import compact_iri, expand_prefixed
+from .sparql import MAX_QUERY_CHARS
+
+HEADER_KEYS = ("title", "description", "answers", "params", "returns")
+
+
+@dataclass(frozen=True)
+class Param:
+    """A declared query parameter: `name`, optional `kind` ("iri", "literal" or a datatype IRI), default."""
+
+    name: str
+    kind: str | None = None
+    default: str | None = None
+
+    @property
+    def required(self) -> bool:
+        return self.default is None
+
+    def describe(self) -> str:
+        kind = f" ({compact_iri(self.kind)})" if self.kind and self.kind not in ("iri", "literal") else ""
+        return f"{self.name}{kind}=" + (self.default if self.default is not None else "<required>")
+
+
+@dataclass(frozen=True)
+class SavedQuery:
+    """One .rq file: its text and the header fields the runner and the tests use."""
+
+    name: str
+    path: Path
+    text: str
+    header: Mapping[str, str]
+    params: tuple[Param, ...] = ()
+
+    @property
+    def title(self) -> str:
+        return self.header.get("title", "")
+
+    @property
+    def answers(self) -> tuple[str, ...]:
+        return tuple(self.header.get("answers", "").split())
+
+    @property
+    def returns(self) -> tuple[str, ...]:
+        return tuple(v.lstrip("?$") for v in self.header.get("returns", "").split())
+
+
+_HEADER_LINE = re.compile(r"^#\s*([A-Za-z][\w-]*)\s*:\s?(.*)$")
+_CONTINUATION = re.compile(r"^#\s{2,}\S")
+_PARAM = re.compile(r"^(?P<name>[A-Za-z_]\w*)\s*(?:\((?P<kind>[^)]*)\))?\s*(?:=\s*(?P<default>\S+))?$")
+
+
+def parse_header(text: str, path: Path | str = "<query>") -> dict[str, str]:
+    """The `# key: value` lines before the first line of SPARQL; an indented `#` line continues a value."""
+    header: dict[str, str] = {}
+    key = None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            key = None
+            continue
+        if not stripped.startswith("#"):
+            break
+        m = _HEADER_LINE.match(stripped)
+        if m and m.group(1).lower() in HEADER_KEYS:
+            key = m.group(1).lower()
+            if key in header:
+                raise BadInputError(f"header field {key!r} given twice", path=path)
+            header[key] = m.group(2).strip()
+        elif key and _CONTINUATION.match(stripped):
+            header[key] = (header[key] + " " + stripped.lstrip("#").strip()).strip()
+        else:
+            key = None
+    return header
+
+
+def parse_params(spec: str, path: Path | str = "<query>") -> tuple[Param, ...]:
+    """`therapy = carnk:CARNKCellTherapy, minPatients (xsd:integer) = 5, antigen (iri)` -> Params.
+
+    A parameter without a default is required. `none` (or nothing) declares no parameters.
+    """
+    # the header's documented example ends with a remark in parentheses, "(name = default; ...)"
+    spec = re.sub(r"\s*\([^()]*=[^()]*\)\s*$", "", spec.strip())
+    if not spec or spec.lower() == "none":
+        return ()
+    params: list[Param] = []
+    for part in spec.split(","):
+        m = _PARAM.match(part.strip())
+        if not m:
+            raise BadInputError(f"cannot read parameter declaration {part.strip()!r} "
+                                "(expected `name = default` or `name (type)`)", path=path)
+        kind = (m.group("kind") or "").strip() or None
+        if kind and kind not in ("iri", "literal"):
+            kind = expand_prefixed(kind)
+            if kind is None:
+                raise BadInputError(f"parameter {m.group('name')}: unknown type {m.group('kind')!r}", path=path)
+        params.append(Param(m.group("name"), kind, m.group("default")))
+    names = [p.name for p in params]
+    if len(set(names)) != len(names):
+        raise BadInputError("a parameter is declared twice", path=path)
+    return tuple(params)
+
+
+def read_query_text(path: Path) -> str:
+    """A .rq file's text: a regular UTF-8 file no longer than the SPARQL limit, else BadInputError."""
+    import os
+    import stat
+
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise BadInputError("query file not found", path=path) from None
+    except OSError as e:
+        raise BadInputError(f"cannot read query file: {e.strerror}", path=path) from None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise BadInputError("a query file must be a regular file (not a directory, device or pipe)",
+                                path=path)
+        data = f.read(4 * MAX_QUERY_CHARS + 1)
+    if len(data) > 4 * MAX_QUERY_CHARS:
+        raise BadInputError(f"query file over {4 * MAX_QUERY_CHARS:,} bytes: refused unread", path=path)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadInputError("query file is not UTF-8", path=path) from None
+
+
+def load_query(path: Path, name: str | None = None) -> SavedQuery:
+    """Read one .rq file (UTF-8) and its header."""
+    text = read_query_text(path)
+    header = parse_header(text, path)
+    return SavedQuery(name or path.stem, path, text, header, parse_params(header.get("params", ""), path))
+
+
+def query_files(queries_dir: Path) -> list[Path]:
+    """The saved-query files of a folder (regular files only; not its checks/ subfolder)."""
+    return [p for p in sorted(queries_dir.glob("*.rq")) if p.is_file()]
+
+
+def catalogue(queries_dir: Path) -> dict[str, SavedQuery]:
+    """Every saved query of a folder, by name."""
+    return {p.stem: load_query(p) for p in query_files(queries_dir)}
+
+
+def _looks_like_path(name: str) -> bool:
+    return name.endswith(".rq") or "/" in name or "\\" in name
+
+
+def resolve(name: str, queries_dir: Path) -> SavedQuery:
+    """A saved query by name, or an ad-hoc .rq file by path; unknown names list close matches."""
+    if _looks_like_path(name):
+        path = Path(name)
+        if not path.exists():
+            raise BadInputError("query file not found", path=path)
+        return load_query(path)
+    path = queries_dir / f"{name}.rq"
+    if path.exists():
+        return load_query(path, name)
+    import difflib
+
+    known = [p.stem for p in query_files(queries_dir)]
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+    close += [k for k in known if name.lower() in k and k not in close][: 3 - len(close)]
+    hint = f"; did you mean: {', '.join(close)}?" if close else "; `carnk-graph query --list` shows the catalogue"
+    raise BadInputError(f"unknown query {name!r}{hint}")
+
+
+def list_catalogue(queries_dir: Path) -> str:
+    """`query --list`: name, title and parameters of every saved query."""
+    rows = [(q.name, q.title, ", ".join(p.describe() for p in q.params) or "-")
+            for q in catalogue(queries_dir).values()]
+    if not rows:
+        return f"no saved queries in {queries_dir}\n"
+    head = ("name", "title", "params")
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
+    fmt = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    return "\n".join([fmt(head), fmt(["-" * w for w in widths])] + [fmt(r) for r in rows]) + "\n"

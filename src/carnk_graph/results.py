@@ -1,0 +1,121 @@
+"""Engine-neutral query answers: `Term` (one RDF term) and `Result` (rows, a boolean or triples).
+
+Both engines (engines.py) turn their native terms into these, so formatting,
+sorting and the Python API never see pyoxigraph or rdflib objects.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from .namespaces import PREFIXES
+
+XSD = PREFIXES["xsd"]
+XSD_STRING = XSD + "string"
+RDF_LANGSTRING = PREFIXES["rdf"] + "langString"
+
+
+class Term(NamedTuple):
+    """An RDF term, independent of the engine that produced it.
+
+    `kind` uses the SPARQL JSON results names: "uri", "bnode" or "literal".
+    A simple literal carries datatype xsd:string; a language-tagged one has `lang`.
+    """
+
+    kind: str
+    value: str
+    datatype: str | None = None
+    lang: str | None = None
+
+    @classmethod
+    def iri(cls, value: str) -> "Term":
+        return cls("uri", value)
+
+    @classmethod
+    def literal(cls, value: str, datatype: str | None = None, lang: str | None = None) -> "Term":
+        if lang:
+            return cls("literal", value, RDF_LANGSTRING, lang.lower())
+        return cls("literal", value, datatype or XSD_STRING, None)
+
+    def n3(self) -> str:
+        """The N-Triples form, every control character escaped (TSV and N-Triples output, label look-ups)."""
+        if self.kind == "uri":
+            return f"<{escape_iri(self.value)}>"
+        if self.kind == "bnode":
+            return f"_:{self.value}"
+        text = '"' + escape_string(self.value) + '"'
+        if self.lang:
+            return f"{text}@{self.lang}"
+        if self.datatype and self.datatype != XSD_STRING:
+            return f"{text}^^<{escape_iri(self.datatype)}>"
+        return text
+
+
+_STRING_ESCAPES = {ord("\\"): "\\\\", ord('"'): '\\"', ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t",
+                   **{c: f"\\u{c:04X}" for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)]
+                      if c not in (0x09, 0x0A, 0x0D)}}
+
+
+def escape_string(value: str) -> str:
+    """A string's body in N-Triples: quotes, backslashes and every control character escaped."""
+    return value.translate(_STRING_ESCAPES)
+
+
+def escape_iri(value: str) -> str:
+    return "".join(c if c not in '<>"{}|^`\\' and ord(c) > 0x20 and not 0x7F <= ord(c) < 0xA0
+                   else f"\\u{ord(c):04X}" for c in value)
+
+
+_NUMERIC = {XSD + t for t in ("integer", "decimal", "double", "float", "int", "long", "short",
+                              "nonNegativeInteger", "positiveInteger", "nonPositiveInteger",
+                              "negativeInteger", "unsignedInt", "unsignedLong")}
+
+
+def _sort_key(term: Term | None) -> tuple:
+    """A total order over terms: unbound, numbers (by value), IRIs, blank nodes, other literals."""
+    if term is None:
+        return (0, 0.0, "", "")
+    if term.kind == "literal" and term.datatype in _NUMERIC:
+        try:
+            return (1, float(term.value), term.value, "")
+        except ValueError:
+            pass
+    group = {"uri": 2, "bnode": 3}.get(term.kind, 4)
+    return (group, 0.0, term.value, (term.datatype or "") + "@" + (term.lang or ""))
+
+
+@dataclass
+class Result:
+    """A query's answer: variables and rows (SELECT), a boolean (ASK) or triples (CONSTRUCT, DESCRIBE)."""
+
+    variables: list[str]
+    rows: list[tuple[Term | None, ...]] = field(default_factory=list)
+    boolean: bool | None = None
+    triples: list[tuple[Term, Term, Term]] | None = None
+
+    @property
+    def is_graph(self) -> bool:
+        return self.triples is not None
+
+    def sort(self) -> None:
+        """Put rows (or triples) in a stable order (for queries without ORDER BY)."""
+        self.rows.sort(key=lambda row: tuple(_sort_key(t) for t in row))
+        if self.triples is not None:
+            self.triples = sorted(set(self.triples), key=lambda row: tuple(_sort_key(t) for t in row))
+
+    def relabel_blank_nodes(self) -> None:
+        """Name blank nodes b0, b1… by first appearance, so output does not depend on the engine."""
+        names: dict[str, str] = {}
+
+        def rename(t: Term | None) -> Term | None:
+            if t is None or t.kind != "bnode":
+                return t
+            return t._replace(value=names.setdefault(t.value, f"b{len(names)}"))
+
+        self.rows = [tuple(rename(t) for t in row) for row in self.rows]
+        if self.triples is not None:
+            self.triples = [tuple(rename(t) for t in row) for row in self.triples]  # type: ignore[misc]
+
+    def iris(self) -> set[str]:
+        rows = self.rows if self.triples is None else self.triples
+        return {t.value for row in rows for t in row if t is not None and t.kind == "uri"}

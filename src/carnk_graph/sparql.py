@@ -1,0 +1,346 @@
+"""SPARQL scanning and the one check that keeps SPARQL read-only and inside the graph.
+
+Every SPARQL text the package runs goes through `check_read_only` (saved and
+ad-hoc queries, both engines) or `sparql_refusal` (SHACL shapes' SPARQL, with
+the PREFIX lines pySHACL prepends): both read the same tokens with the same
+keyword list, so a safety rule has one home.
+
+Why a tokenizer and not an engine's parsed form: pyoxigraph parses and runs in
+one call (no algebra to inspect without running), and rdflib's parser costs
+half a second of imports on the cold query path. So the scanner follows
+SPARQL 1.1's terminals (section 19.8 of the recommendation) character class
+by character class: a prefixed name `ex:p·\\#x` is one token, exactly as the
+engines read it, and cannot start a comment that hides the rest of the line.
+`tests/test_sparql.py` runs it over the W3C SPARQL 1.1 syntax suites and a
+property test checks it against rdflib's parser. Text the scanner cannot
+read is refused (exit 2): what the check cannot read, it cannot vouch for.
+
+Engines disagree on `\\u` escapes: rdflib expands them in the whole text
+before parsing (as the recommendation says), pyoxigraph only inside strings
+and IRIs. The check therefore reads the text both ways and refuses what either
+reading shows.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, NamedTuple
+
+from .errors import BadInputError, RefusedError
+
+#: Longest SPARQL text read. Saved queries are a few KB; a 20 MB UNION crashed pyoxigraph's parser.
+MAX_QUERY_CHARS = 1 << 20
+#: Deepest nesting of ( [ { read. rdflib's recursive parser overflows near 25 nested parentheses and
+#: pyoxigraph's crashes the process (exit 139) near 5,000 brackets; saved queries stay below 10.
+MAX_NESTING = 24
+
+# -- SPARQL 1.1 terminals (section 19.8), as regular-expression character classes ----------------------
+
+_PN_CHARS_BASE = ("A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u02FF\u0370-\u037D\u037F-\u1FFF\u200C-\u200D"
+                  "\u2070-\u218F\u2C00-\u2FEF\u3001-\uD7FF\uF900-\uFDCF\uFDF0-\uFFFD\U00010000-\U000EFFFF")
+_PN_CHARS_U = _PN_CHARS_BASE + "_"
+_PN_CHARS = _PN_CHARS_U + r"\-0-9\u00B7\u0300-\u036F\u203F-\u2040"
+_PLX = r"%[0-9A-Fa-f]{2}|\\[_~.\-!$&'()*+,;=/?#@%]"
+_PN_PREFIX = f"[{_PN_CHARS_BASE}](?:[{_PN_CHARS}.]*[{_PN_CHARS}])?"
+_PN_LOCAL = (f"(?:[{_PN_CHARS_U}:0-9]|{_PLX})"
+             f"(?:(?:[{_PN_CHARS}.:]|{_PLX})*(?:[{_PN_CHARS}:]|{_PLX}))?")
+_VARNAME = f"[{_PN_CHARS_U}0-9][{_PN_CHARS_U}0-9\u00B7\u0300-\u036F\u203F-\u2040]*"
+_ECHAR = r"""\\[tbnrf"'\\]"""
+_UCHAR = r"\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8}"
+_EXPONENT = r"[eE][+-]?[0-9]+"
+
+
+def _token_pattern(uchar: bool) -> re.Pattern:
+    """The scanner; `uchar` lets \\u escapes stand inside strings and IRIs (pyoxigraph's reading of
+    the unexpanded text); without it the text is taken as already expanded (rdflib's reading)."""
+    esc = f"{_ECHAR}|{_UCHAR}" if uchar else _ECHAR
+    iri_char = r'[^<>"{}|^`\\\x00-\x20]' + (f"|{_UCHAR}" if uchar else "")
+    return re.compile(rf"""
+          (?P<ws>[\x20\t\r\n]+)
+        | (?P<comment>\#[^\r\n]*)
+        | (?P<string>'''(?:(?:'|'')?(?:[^'\\]|{esc}))*'''
+                     |\"\"\"(?:(?:"|"")?(?:[^"\\]|{esc}))*\"\"\"
+                     |'(?:[^'\\\n\r]|{esc})*'
+                     |"(?:[^"\\\n\r]|{esc})*")
+        | (?P<iri><(?:{iri_char})*>)
+        | (?P<pname>(?:{_PN_PREFIX})?:(?:{_PN_LOCAL})?)
+        | (?P<bnode>_:[{_PN_CHARS_U}0-9](?:[{_PN_CHARS}.]*[{_PN_CHARS}])?)
+        | (?P<var>[?$]{_VARNAME})
+        | (?P<langtag>@[a-zA-Z]+(?:-[a-zA-Z0-9]+)*)
+        | (?P<number>[0-9]+\.[0-9]*{_EXPONENT}|\.[0-9]+{_EXPONENT}|[0-9]+{_EXPONENT}|[0-9]*\.[0-9]+|[0-9]+)
+        | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
+        | (?P<punct>\^\^|&&|\|\||!=|<=|>=|[{{}}()\[\];,.*/|^!=<>+\-?])
+    """, re.VERBOSE)
+
+
+_TOKEN_EXPANDED = _token_pattern(uchar=False)
+_PREFIX_NAME = re.compile(f"(?:{_PN_PREFIX})?")
+
+
+def is_prefix_name(text: str) -> bool:
+    """True when `text` is a PN_PREFIX of SPARQL 1.1 (or empty: the default prefix)."""
+    return _PREFIX_NAME.fullmatch(text) is not None
+_TOKEN_RAW = _token_pattern(uchar=True)
+
+
+class Token(NamedTuple):
+    """One SPARQL token: its kind (a group name of the scanner), text and offset in the scanned text."""
+
+    kind: str
+    text: str
+    offset: int
+
+
+def position(text: str, offset: int) -> tuple[int, int]:
+    """(line, column), both from 1, of an offset."""
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def _scan(text: str, pattern: re.Pattern, path: Path | str, source: str) -> list[Token]:
+    if len(text) > MAX_QUERY_CHARS:
+        raise BadInputError(f"SPARQL text of {len(text):,} characters is over the limit of "
+                            f"{MAX_QUERY_CHARS:,}: refused before parsing", path=path)
+    tokens: list[Token] = []
+    depth = 0
+    at = 0
+    end = len(text)
+    match = pattern.match
+    while at < end:
+        m = match(text, at)
+        if m is None:
+            line, col = position(source, at if source is text else min(at, len(source)))
+            raise BadInputError(f"cannot read the SPARQL text at {text[at:at + 12]!r} (not a SPARQL 1.1 "
+                                "token; the safety check refuses what it cannot read)",
+                                path=path, line=line, column=col)
+        kind = m.lastgroup or "punct"
+        if kind != "ws" and kind != "comment":
+            t = m.group()
+            if t in "([{" and kind == "punct":
+                depth += 1
+                if depth > MAX_NESTING:
+                    line, col = position(source, at if source is text else min(at, len(source)))
+                    raise BadInputError(f"SPARQL nested more than {MAX_NESTING} brackets deep: refused "
+                                        "before parsing", path=path, line=line, column=col)
+            elif t in ")]}" and kind == "punct":
+                depth -= 1
+            tokens.append(Token(kind, t, at))
+        at = m.end()
+    return tokens
+
+
+def tokens(text: str, path: Path | str = "<query>") -> list[Token]:
+    """Every token of `text` (no whitespace, no comments), as pyoxigraph reads the unexpanded text.
+
+    Raises BadInputError for text that is not made of SPARQL 1.1 tokens, is too
+    long or nests too deep: limits that hold before any parser sees the text.
+    """
+    return _scan(text, _TOKEN_RAW, path, text)
+
+
+_UNICODE_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})")
+
+
+def expand_escapes(text: str) -> str:
+    """Apply \\uXXXX / \\UXXXXXXXX escapes to the whole text, as SPARQL (and rdflib) do before parsing.
+
+    Without this, `\\u0053ERVICE` would pass a check that looks for SERVICE.
+    """
+    def expand(m: re.Match) -> str:
+        try:
+            return chr(int(m.group(1) or m.group(2), 16))
+        except (ValueError, OverflowError):
+            return m.group(0)
+    return _UNICODE_ESCAPE.sub(expand, text)
+
+
+# -- the read-only rule ------------------------------------------------------------------------------
+
+#: Keywords that make a request something other than a read-only query of the built graph.
+UPDATE_WORDS = frozenset({"INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE",
+                          "COPY", "WITH", "USING"})
+NETWORK_WORDS = frozenset({"SERVICE"})
+DATASET_WORDS = frozenset({"FROM"})
+REFUSED_WORDS = UPDATE_WORDS | NETWORK_WORDS | DATASET_WORDS
+QUERY_FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a SPARQL text is refused: the keyword, a sentence, and where (in the text as written)."""
+
+    keyword: str
+    reason: str
+    line: int
+    column: int
+
+
+def _reason(word: str) -> str:
+    if word in UPDATE_WORDS:
+        return f"{word} is an update: refused (saved and ad-hoc queries are read-only)"
+    if word in NETWORK_WORDS:
+        return "SERVICE would reach another endpoint over the network: refused"
+    return ("FROM / FROM NAMED would load a file or URL as the dataset: refused "
+            "(queries run on the built graph; use GRAPH <…> to pick a named graph)")
+
+
+def _refused_word(tok: Token) -> str | None:
+    """The refused keyword a token is, or hides in a prefix: pyoxigraph reads `SERVICE:x { }` as the
+    keyword SERVICE and the name `:x`, and `true.SERVICE:x` as `true`, `.` and that again."""
+    if tok.kind == "word":
+        word = tok.text.upper()
+        return word if word in REFUSED_WORDS else None
+    if tok.kind == "pname":
+        for part in tok.text.split(":", 1)[0].split("."):
+            if part.upper() in REFUSED_WORDS:
+                return part.upper()
+    return None
+
+
+def find_refusal(text: str, path: Path | str = "<query>") -> Refusal | None:
+    """The first construct that would let `text` change data, reach the network or read another
+    dataset, read both as written (pyoxigraph) and with \\u escapes expanded (rdflib); else None.
+
+    Raises BadInputError when either reading is not SPARQL 1.1 tokens, too long or too deep.
+    """
+    expanded = expand_escapes(text)
+    readings = [(expanded, lambda: _scan(expanded, _TOKEN_EXPANDED, path, text))]
+    if expanded != text:
+        readings.append((text, lambda: tokens(text, path)))
+    unreadable: BadInputError | None = None
+    for scanned, scan in readings:
+        try:
+            toks = scan()
+        except BadInputError as e:  # a refusal in the other reading is the better message
+            unreadable = unreadable or e
+            continue
+        for tok in toks:
+            word = _refused_word(tok)
+            if word:
+                line, col = position(scanned, tok.offset)
+                return Refusal(word, _reason(word), line, col)
+    if unreadable is not None:
+        raise unreadable
+    return None
+
+
+def check_read_only(text: str, path: Path | str = "<query>") -> None:
+    """Refuse updates, SERVICE and FROM / FROM NAMED (exit 4) before anything is parsed or run;
+    refuse text the scanner cannot read (exit 2)."""
+    refusal = find_refusal(text, path)
+    if refusal:
+        raise RefusedError(refusal.reason, path=path, line=refusal.line, column=refusal.column)
+
+
+def sparql_refusal(text: str) -> str | None:
+    """The refused keyword of a shape's SPARQL (the full text pySHACL runs), else None.
+
+    The same rule as `check_read_only`; text the scanner cannot read raises BadInputError.
+    """
+    refusal = find_refusal(text, "<shape SPARQL>")
+    return refusal.keyword if refusal else None
+
+
+# -- reading a query's structure ---------------------------------------------------------------------
+
+def _is(tok: Token, word: str) -> bool:
+    return tok.kind == "word" and tok.text.upper() == word
+
+
+def query_form(text: str) -> str:
+    """SELECT, ASK, CONSTRUCT or DESCRIBE: the first of those keywords ("" when none)."""
+    for tok in tokens(text):
+        if tok.kind == "word" and tok.text.upper() in QUERY_FORMS:
+            return tok.text.upper()
+    return ""
+
+
+def has_order_by(text: str) -> bool:
+    """True when the outermost query orders its rows (an ORDER after the last closing brace)."""
+    toks = tokens(text)
+    last_brace = max((i for i, t in enumerate(toks) if t.text == "}" and t.kind == "punct"), default=-1)
+    return any(_is(t, "ORDER") for t in toks[last_brace + 1:])
+
+
+def declared_prefixes(text: str) -> dict[str, str]:
+    """PREFIX declarations of the query itself."""
+    toks = tokens(text)
+    out: dict[str, str] = {}
+    for i, tok in enumerate(toks[:-2]):
+        if _is(tok, "PREFIX") and toks[i + 1].kind == "pname" and toks[i + 2].kind == "iri":
+            name = toks[i + 1].text
+            if name.endswith(":"):
+                out[name[:-1]] = toks[i + 2].text[1:-1]
+    return out
+
+
+def projected_variables(text: str) -> list[str] | None:
+    """The variables a SELECT projects, in order (None for SELECT *, ASK and the other forms)."""
+    toks = tokens(text)
+    start = next((i for i, t in enumerate(toks) if _is(t, "SELECT")), None)
+    if start is None:
+        return None
+    out: list[str] = []
+    depth = 0
+    for i in range(start + 1, len(toks)):
+        tok = toks[i]
+        if tok.text == "*" and depth == 0:
+            return None
+        if depth == 0 and (tok.text == "{" or _is(tok, "WHERE") or _is(tok, "FROM")):
+            break
+        if tok.text == "(":
+            depth += 1
+        elif tok.text == ")":
+            depth -= 1
+        elif tok.kind == "var" and (depth == 0 or _is(toks[i - 1], "AS")):
+            out.append(tok.text[1:])
+    return out
+
+
+def values_insertion_point(text: str) -> int:
+    """Offset just after the `{` that opens the outermost WHERE group (where a VALUES block goes);
+    a CONSTRUCT template (triples only, no braces inside) is skipped."""
+    depth = 0
+    seen_form = in_template = False
+    previous: Token | None = None
+    for tok in tokens(text):
+        if in_template:
+            in_template = tok.text != "}"
+        elif tok.kind == "word" and tok.text.upper() in QUERY_FORMS:
+            seen_form = True
+        elif tok.text == "(":
+            depth += 1
+        elif tok.text == ")":
+            depth -= 1
+        elif tok.text == "{" and seen_form and depth == 0:
+            if previous is None or not _is(previous, "CONSTRUCT"):
+                return tok.offset + 1
+            in_template = True
+        previous = tok
+    raise BadInputError("cannot bind parameters: the query has no WHERE group")
+
+
+def with_values(text: str, rendered: Mapping[str, str]) -> tuple[str, int, int]:
+    """The query with `VALUES (?a ?b) { (t1 t2) }` opening its WHERE group, and where it went
+    (offset and length, so a syntax error's column can be mapped back to the text as written).
+
+    `rendered` maps variable names to terms already in N-Triples form, produced
+    by the engine's own RDF library from validated terms: the value never
+    touches the query as raw text. A block at the start of the group (not a
+    trailing VALUES clause) lets pyoxigraph use the binding while joining: it
+    does not push a trailing VALUES into the pattern. (pyoxigraph's own
+    `substitutions=` would need every parameter in the SELECT clause.)
+    A parameter must therefore be used in the query's pattern; to compare it in
+    HAVING, also GROUP BY it. The block has no line break, so line numbers stay.
+    """
+    if not rendered:
+        return text, len(text), 0
+    names = list(rendered)
+    for n in names:
+        if not re.fullmatch(r"[A-Za-z_]\w*", n):
+            raise BadInputError(f"invalid parameter name {n!r}")
+    block = (" VALUES (" + " ".join("?" + n for n in names) + ") { ("
+             + " ".join(rendered[n] for n in names) + ") } ")
+    at = values_insertion_point(text)
+    return text[:at] + block + text[at:], at, len(block)

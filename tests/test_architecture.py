@@ -1,0 +1,84 @@
+"""The package's shape, as specifications: no import cycles, one home for the SPARQL check,
+one module that spells out our IRIs, and a front door that the command line goes through."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "carnk_graph"
+MODULES = sorted(p.stem for p in PACKAGE.glob("*.py"))
+
+
+def imports_of(module: str) -> set[str]:
+    """The package's modules that `module` imports, at the top or inside a function."""
+    tree = ast.parse((PACKAGE / f"{module}.py").read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level == 1 and node.module:
+                found.add(node.module.split(".")[0])
+            elif node.level == 1:
+                found |= {a.name for a in node.names}
+            elif node.module and node.module.startswith("carnk_graph."):
+                found.add(node.module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("carnk_graph.")}
+    return (found & set(MODULES)) - {module}
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One cycle of the graph as a path of modules, or None."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                return stack[stack.index(nxt):] + [nxt]
+            if nxt not in state:
+                found = visit(nxt)
+                if found:
+                    return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state:
+            found = visit(node)
+            if found:
+                return found
+    return None
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_the_package_import_graph_is_acyclic():
+    """Lazy imports inside functions count too: a cycle through them still ties the modules together."""
+    graph = {m: imports_of(m) for m in MODULES if m not in ("__init__", "__main__")}
+    assert find_cycle({m: deps - {"__init__", "__main__"} for m, deps in graph.items()}) is None
+
+
+def test_the_sparql_check_has_one_home():
+    """Keyword lists and the escape rule live in sparql.py; nothing else spells them out."""
+    for module in MODULES:
+        if module == "sparql":
+            continue
+        text = (PACKAGE / f"{module}.py").read_text(encoding="utf-8")
+        for marker in ('"SERVICE"', "'SERVICE'", "UPDATE_WORDS", "_UNSAFE_KEYWORDS", "UNSAFE_KEYWORDS",
+                       "def expand_escapes", "def sparql_refusal", "def check_read_only"):
+            assert marker not in text, f"{module}.py holds {marker}: the SPARQL check belongs in sparql.py"
+
+
+@pytest.mark.parametrize("module", ["cli"])
+def test_the_command_line_runs_queries_only_through_the_api(module):
+    """cli.py parses and prints; what a query does is decided in api.py."""
+    deps = imports_of(module)
+    assert not deps & {"queries", "engines", "params", "timeout", "sparql"}, deps
