@@ -603,3 +603,89 @@ def test_the_oxigraph_query_path_imports_no_heavy_library(built):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
     assert "HEAVY [] 0" in proc.stderr, proc.stderr
+
+
+# -- control characters, encodings, typos --------------------------------------------------------------
+
+CONTROL = 'SELECT ?v WHERE { BIND("a\\u001B[31mb\\u0007c\\u0000d\\u202Ee" AS ?v) }'
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "tsv"])
+def test_control_characters_from_the_data_never_reach_the_terminal(capsys, tmp_path, fixture_project, fmt):
+    code, out, err = run_cli(capsys, *fx(fixture_project, "query", adhoc(tmp_path, CONTROL), "--format", fmt))
+    assert code == 0, err
+    assert not any(c in out for c in "\x1b\x07\x00\u202e"), repr(out)
+    assert "31mb" in out  # the text around them is kept
+
+
+def test_tsv_escapes_control_characters_as_n_triples_does():
+    r = R.Result(["v"], [(R.Term.literal("a\x1bb\x00"),)])
+    assert F.format_tsv(r).splitlines()[1] == '"a\\u001Bb\\u0000"'
+
+
+def test_json_keeps_control_characters_exact(capsys, tmp_path, fixture_project):
+    code, out, _ = run_cli(capsys, *fx(fixture_project, "query", adhoc(tmp_path, CONTROL), "--format", "json"))
+    assert code == 0 and "\x1b" not in out
+    assert json.loads(out)["results"]["bindings"][0]["v"]["value"] == "a\x1b[31mb\x07c\x00d\u202ee"
+
+
+def test_an_output_encoding_that_cannot_write_the_answer_is_one_usage_error_line(tmp_path, fixture_project):
+    path = adhoc(tmp_path, 'SELECT ?v WHERE { BIND("caf\\u00E9 \\u2192 NK" AS ?v) }')
+    proc = subprocess.run([sys.executable, "-m", "carnk_graph", *fx(fixture_project, "query", path)],
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONIOENCODING": "ascii"})
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "PYTHONIOENCODING" in proc.stderr and proc.stdout == ""
+
+
+def test_a_parameter_naming_an_iri_the_graph_does_not_know_names_the_closest(capsys, built):
+    code, out, err = run_cli(capsys, "query", "construct-domains-in-order", "--param",
+                             "construct=carnkkg:liu2020-carr", "--root", str(PROJECT_ROOT), "--dist", str(built.dist))
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "carnkkg:liu2020-carr is not in the graph" in err and "carnkkg:liu2020-car" in err.split("closest")[1]
+
+
+@pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
+def test_the_unknown_iri_check_runs_on_both_engines(capsys, fixture_project, engine):
+    code, _, err = run_cli(capsys, *fx(fixture_project, "query", "cells-by-class", "--param",
+                                       "cls=carnk:NKCel", "--engine", engine))
+    assert code == 2 and "closest known: carnk:NKCell" in err
+
+
+# -- --print: the text to run on another store ---------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def release_store(built):
+    """The release's quads in a plain pyoxigraph store, as `carnk-graph load` leaves them in a remote one."""
+    import pyoxigraph as ox
+
+    store = ox.Store()
+    store.extend(ox.parse(path=str(built.dist / "carnk.nq"), format=ox.RdfFormat.N_QUADS))
+    return store
+
+
+@pytest.mark.parametrize("name", SAVED)
+def test_the_printed_text_answers_the_same_on_a_store_given_the_default_graphs(capsys, built, release_store, name):
+    """What --print gives, sent with the default-graph-uri it names, is the question the runner asks."""
+    import pyoxigraph as ox
+
+    code, text, err = run_cli(capsys, "query", name, "--print", "--root", str(PROJECT_ROOT))
+    assert code == 0, err
+    assert "FROM" not in [t.text.upper() for t in S.tokens(text) if t.kind == "word"]
+    graphs = [line.split("=", 1)[1].strip() for line in text.splitlines() if line.startswith("#   default-graph-uri")]
+    assert graphs == [GRAPHS[g] for g in ("ontology", "kg", "inferred")]
+    answer = release_store.query(text, default_graph=[ox.NamedNode(g) for g in graphs])  # no runner prefixes
+    rows = sorted(tuple(str(sol[v]) if sol[v] is not None else "" for v in answer.variables) for sol in answer)
+    expected = Q.execute(C.resolve(name, QUERIES_DIR), E.open_engine("oxigraph", built.dist))
+    assert rows == sorted(tuple(t.n3() if t is not None else "" for t in row) for row in expected.rows)
+
+
+def test_print_binds_the_parameters_given(capsys):
+    code, text, _ = run_cli(capsys, "query", "construct-domains-in-order", "--print",
+                            "--param", "construct=carnkkg:liu2020-car", "--root", str(PROJECT_ROOT))
+    assert code == 0 and f"VALUES (?construct) {{ (<{KG}liu2020-car>) }}" in text
+
+
+def test_print_refuses_what_query_refuses(capsys, tmp_path, fixture_project):
+    code, out, err = run_cli(capsys, *fx(fixture_project, "query", adhoc(tmp_path, REFUSED["service"]), "--print"))
+    assert code == 4 and out == ""

@@ -135,7 +135,7 @@ def _write(text: str) -> None:
         text.encode(encoding, getattr(sys.stdout, "errors", None) or "strict")
     except UnicodeEncodeError as e:
         raise BadInputError(f"the output holds {text[e.start:e.start + 1]!r}, which the output encoding "
-                            f"{encoding} cannot write; set PYTHONIOENCODING=utf-8 or use --format json") from None
+                            f"{encoding} cannot write; set PYTHONIOENCODING=utf-8") from None
     except LookupError:
         pass
     sys.stdout.write(text)

@@ -307,13 +307,6 @@ def _replace_link(path: Path, target: str) -> None:
     os.replace(tmp, path)
 
 
-def write_report(dist: Path, files: Mapping[str, bytes]) -> None:
-    """A failed build's report: plain files in dist/ replacing the report links (the release stays)."""
-    from .release import write_files
-
-    write_files(dist, files)
-
-
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

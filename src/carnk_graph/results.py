@@ -53,11 +53,15 @@ class Term(NamedTuple):
 
 _STRING_ESCAPES = {ord("\\"): "\\\\", ord('"'): '\\"', ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t",
                    **{c: f"\\u{c:04X}" for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)]
-                      if c not in (0x09, 0x0A, 0x0D)}}
+                      if c not in (0x09, 0x0A, 0x0D)},
+                   # bidirectional overrides and line separators: they reorder or break what a terminal shows
+                   **{c: f"\\u{c:04X}" for c in [0x200E, 0x200F, *range(0x202A, 0x202F), 0x2028, 0x2029,
+                                                 *range(0x2066, 0x206A)]}}
 
 
 def escape_string(value: str) -> str:
-    """A string's body in N-Triples: quotes, backslashes and every control character escaped."""
+    """A string's body in N-Triples: quotes, backslashes and every control character escaped (UCHAR,
+    so the term stays the same)."""
     return value.translate(_STRING_ESCAPES)
 
 

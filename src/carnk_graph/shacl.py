@@ -136,13 +136,14 @@ def _declared_prefix_lines(shapes: "Graph") -> str:
     for decl in sorted(set(shapes.subjects(URIRef(SH + "namespace"), None))
                        | set(shapes.subjects(URIRef(SH + "prefix"), None))):
         prefixes = [str(p) for p in shapes.objects(decl, URIRef(SH + "prefix"))]
+        owner = _short(next(iter(sorted(shapes.subjects(URIRef(SH + "declare"), decl))), decl))
         for prefix in prefixes:
             if not is_prefix_name(prefix):
-                raise RefusedError(f"sh:prefix {prefix!r} of {_short(decl)} is not a SPARQL prefix name: "
+                raise RefusedError(f"sh:prefix {prefix!r} declared by {owner} is not a SPARQL prefix name: "
                                    "refused (pySHACL pastes it into the query)")
         for ns in shapes.objects(decl, URIRef(SH + "namespace")):
             if not _ABSOLUTE_IRIREF.fullmatch(str(ns)):
-                raise RefusedError(f"sh:namespace {str(ns)!r} of {_short(decl)} is not an absolute IRI: refused "
+                raise RefusedError(f"sh:namespace {str(ns)!r} declared by {owner} is not an absolute IRI: refused "
                                    "(pySHACL pastes it into the query as <...>)")
             lines += [f"PREFIX {prefix}: <{ns}>" for prefix in prefixes]
     return "\n".join(sorted(set(lines)))

@@ -15,14 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
 from .errors import BadInputError, RefusedError
+from .limits import DEFAULT_MAX_INPUT_MB, max_input_bytes  # noqa: F401  (re-exported: sources.max_input_bytes)
 
 if TYPE_CHECKING:  # rdflib is heavy: imported inside the functions that need it, never at import time
     from rdflib import Graph
-
-#: Largest file parsed, in bytes. Bigger inputs are refused before reading:
-#: a curator's file of hundreds of MB is a mistake, and parsing it would take
-#: minutes and gigabytes. Override with CARNK_MAX_INPUT_MB.
-DEFAULT_MAX_INPUT_MB = 64
 
 _FORMATS = {
     ".ttl": "turtle", ".turtle": "turtle", ".nt": "ntriples", ".nq": "nquads",
@@ -110,14 +106,6 @@ def hash_files(paths: Iterable[Path], *extra: str) -> str:
     for e in extra:
         h.update(e.encode() + b"\0")
     return h.hexdigest()
-
-
-def max_input_bytes() -> int:
-    try:
-        mb = float(os.environ.get("CARNK_MAX_INPUT_MB", DEFAULT_MAX_INPUT_MB))
-    except ValueError:
-        mb = DEFAULT_MAX_INPUT_MB
-    return int(mb * 1024 * 1024)
 
 
 def _human(size: int) -> str:

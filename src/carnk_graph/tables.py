@@ -171,7 +171,7 @@ def _expand(text: str) -> str | None:
 
 def _read_rows(path: Path) -> tuple[list[Cell], list[list[Cell]]]:
     """The header cells and the data rows of a TSV file; '#' lines and blank lines are skipped."""
-    from .sources import max_input_bytes
+    from .limits import max_input_bytes
 
     try:
         size = path.stat().st_size
