@@ -17,6 +17,8 @@ from rdflib import Graph, URIRef
 import knowledge_helpers as kh
 from carnk_graph import checks as product_checks
 from carnk_graph import queries as Q
+from carnk_graph.catalogue import load_query
+from carnk_graph.engines import open_engine
 from carnk_graph.cli import main
 
 from spine_helpers import MINIMAL, copy_project
@@ -118,7 +120,7 @@ def test_the_mappings_graph_lists_every_external_identifier_of_the_table_once():
 @pytest.mark.parametrize("check", CHECKS, ids=lambda p: p.stem)
 def test_every_check_gives_no_rows_through_carnk_graph_query(check, engine, built):
     """What the tests see is what a user sees: the build stores the mappings graph the checks need."""
-    result = Q.execute(Q.load_query(check), Q.open_engine(engine, built.dist))
+    result = Q.execute(load_query(check), open_engine(engine, built.dist))
     assert result.rows == [], f"{check.stem} ({engine}): {result.rows[:3]}"
 
 
