@@ -27,3 +27,14 @@ def release_graphs(built):
     from carnk_graph.release import read_release_graphs
 
     return read_release_graphs(built.dist)
+
+
+#: Fixtures that start a server process (oxigraph serve, virtuoso-t): a test using one is slow.
+SERVER_FIXTURES = {"store", "oxigraph_store", "virtuoso_store", "loaded"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark every test that uses a real store `slow`, so `pytest -m "not slow"` starts no server."""
+    for item in items:
+        if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

@@ -316,7 +316,9 @@ def isql(port: int, *statements: str) -> str:
 # -- misbehaving endpoints ---------------------------------------------------------------------------
 
 #: What a FaultProxy does with a request: None forwards it; "drop" closes the connection
-#: without answering; (status, text) answers that; ("rewrite", bytes) forwards a new body.
+#: without answering; (status, text) answers that; ("rewrite", bytes) forwards a new body;
+#: ("apply-then-drop", callback or None) forwards it, lets the store answer, calls the callback
+#: (e.g. kills the store), then closes the connection without passing the answer on.
 Action = object
 
 
@@ -359,15 +361,29 @@ class FaultProxy:
                     return
                 if isinstance(action, tuple) and action[0] == "rewrite":
                     body = action[1]
+                if isinstance(action, tuple) and action[0] == "apply-then-drop":
+                    self._forward(body, answer=False)
+                    if action[1] is not None:
+                        action[1]()
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                self._forward(body)
+
+            def _forward(self, body: bytes, answer: bool = True) -> None:
                 headers = {k: v for k, v in self.headers.items()
                            if k.lower() in ("content-type", "accept", "authorization")}
                 req = urllib.request.Request(proxy.upstream + self.path, data=body if self.command == "POST" else None,
                                              headers=headers, method=self.command)
                 try:
                     with urllib.request.urlopen(req, timeout=120) as r:
-                        self._reply(r.status, r.read(), r.headers.get("Content-Type", ""))
+                        status, data, ctype = r.status, r.read(), r.headers.get("Content-Type", "")
                 except urllib.error.HTTPError as e:
-                    self._reply(e.code, e.read(), e.headers.get("Content-Type", ""))
+                    status, data, ctype = e.code, e.read(), e.headers.get("Content-Type", "")
+                except OSError as e:  # the store is down: answer as a real proxy would
+                    status, data, ctype = 502, f"Bad Gateway: {e}".encode(), "text/plain"
+                if answer:
+                    self._reply(status, data, ctype)
 
             def _reply(self, status: int, data: bytes, ctype: str) -> None:
                 self.send_response(status)

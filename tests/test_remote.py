@@ -8,8 +8,14 @@ local servers answer 500 or never answer.
 from __future__ import annotations
 
 import base64
+import http.server
 import re
+import signal
+import socket
+import threading
+import time
 import urllib.parse
+from contextlib import contextmanager
 from collections import Counter
 from pathlib import Path
 
@@ -23,7 +29,7 @@ from carnk_graph.remote import SparqlClient, chunk, load, plan_load, read_releas
 from carnk_graph.store import open_store
 
 from stores import (FaultProxy, Store, _term, free_port, oxigraph_store, sparql_select,  # noqa: F401
-                    sparql_update, store, tiny_server, virtuoso_store)
+                    sparql_update, start_oxigraph, stop_pid, store, tiny_server, virtuoso_store)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PREFIX = "https://example.org/carnk-test/"
@@ -309,6 +315,17 @@ def test_digest_auth_loads_into_virtuoso(virtuoso_store, where, release):
     assert virtuoso_store.count(PREFIX + "digest/kg") == len(release["kg"])
 
 
+def test_digest_auth_loads_through_virtuosos_authenticated_graph_store(virtuoso_store, where, release):
+    """The README's stock-Virtuoso command: /sparql-auth and /sparql-graph-crud-auth with --auth digest."""
+    base = virtuoso_store.query.rsplit("/", 1)[0]
+    virtuoso_store.clear(PREFIX)
+    assert main(["load", *where, "--endpoint", base + "/sparql-auth", "--gsp", base + "/sparql-graph-crud-auth",
+                 "--user", "dba", "--password", "dba", "--auth", "digest", "--graph-prefix", PREFIX + "digestgsp/"]) == 0
+    for name in GRAPH_NAMES:
+        assert virtuoso_store.count(PREFIX + "digestgsp/" + name) == len(release[name])
+    virtuoso_store.clear(PREFIX)
+
+
 def test_wrong_digest_password_is_exit_6_with_401(virtuoso_store, where, capsys):
     code = main(["load", *where, "--endpoint",
                  virtuoso_store.query + "-auth", "--user", "dba", "--password", "wrong", "--auth", "digest"])
@@ -544,3 +561,287 @@ def test_when_restoring_fails_too_the_backups_are_kept_and_named(store, where, c
     assert store.triples(kept) == before
     assert not any(".staging-" in g for g in store.graphs())
     store.clear(PREFIX)
+
+
+# -- secrets are never printed (issue 17.4) ----------------------------------------------------------
+
+PASSWORD = "hunter2-Zq9"
+SECRET = "tok-7f3e9a"
+
+
+@pytest.mark.parametrize("option", ["--endpoint", "--update", "--gsp"])
+@pytest.mark.parametrize("dry_run", [True, False], ids=["dry-run", "load"])
+def test_a_password_inside_a_url_is_refused_without_printing_it(where, option, dry_run, capsys):
+    """Credentials in a URL show in `ps` and shell history: refused (exit 4), the password masked."""
+    with tiny_server(200, "{}") as srv:
+        url = srv.url.replace("http://", f"http://curator:{PASSWORD}@") + "/sparql"
+        args = ["load", *where, "--endpoint", srv.url + "/sparql", *(["--dry-run"] if dry_run else [])]
+        if option == "--endpoint":
+            args[args.index("--endpoint") + 1] = url
+        else:
+            args += [option, url]
+        assert main(args) == 4
+        assert srv.hits == []
+    out, err = capsys.readouterr()
+    assert PASSWORD not in out + err
+    line = _one_line_error_text(err)
+    assert "curator:***@" in line and "--user" in line
+
+
+def test_dry_run_masks_secret_query_values(where, capsys):
+    url = f"http://127.0.0.1:{free_port()}/sparql?apikey={SECRET}&default-graph-uri=urn:x"
+    assert main(["load", *where, "--endpoint", url, "--gsp", url.replace("sparql", "gsp"), "--dry-run"]) == 0
+    out, err = capsys.readouterr()
+    assert SECRET not in out + err
+    assert "apikey=***&default-graph-uri=urn:x" in out
+
+
+@pytest.mark.parametrize("status", [None, 500, "closed"], ids=["timeout", "http-500", "unreachable"])
+def test_error_lines_mask_secret_query_values_and_the_password(where, status, capsys):
+    body = f"login curator:{PASSWORD} failed for token={SECRET}"
+    if status == "closed":
+        base, ctx = f"http://127.0.0.1:{free_port()}", None
+    else:
+        ctx = tiny_server(status, body)
+        base = ctx.__enter__().url
+    try:
+        code = main(["load", *where, "--endpoint", f"{base}/sparql?access_token={SECRET}", "--timeout", "1",
+                     "--user", "curator", "--password", PASSWORD])
+    finally:
+        if ctx is not None:
+            ctx.__exit__(None, None, None)
+    assert code == 6
+    out, err = capsys.readouterr()
+    assert SECRET not in out + err and PASSWORD not in out + err
+    assert "access_token=***" in _one_line_error_text(err)
+
+
+def test_redact_url_keeps_what_is_not_secret():
+    from carnk_graph.remote import redact, redact_url
+
+    assert redact_url("https://u:p@h:1/s?query=x&api_key=k&key2=v#f") == "https://u:***@h:1/s?query=x&api_key=***&key2=***#f"
+    assert redact_url("http://h/sparql?default-graph-uri=urn%3Ax") == "http://h/sparql?default-graph-uri=urn%3Ax"
+    assert redact("see http://a:b@h/x, then", ["zzz"]) == "see http://a:***@h/x, then"
+
+
+def _one_line_error_text(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("carnk-graph: error: ")
+    return lines[0]
+
+
+# -- wall-clock timeouts and bounded answers (issue 17.12) ------------------------------------------
+
+@contextmanager
+def scripted_server(script):
+    """An HTTP endpoint on 127.0.0.1 whose every answer is written by `script(wfile, stop)` byte by byte."""
+    stop = threading.Event()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            try:
+                script(self.wfile, stop)
+            except OSError:  # the client gave up: what the test wants
+                pass
+
+        do_GET = do_POST
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/sparql"
+    finally:
+        stop.set()
+        server.shutdown()
+        server.server_close()
+
+
+def drip(raw: bytes, head: bytes = b""):
+    """Send `head` at once, then `raw` one byte every half second (never tripping a per-read timeout)."""
+    def script(w, stop):
+        w.write(head)
+        w.flush()
+        for i in range(len(raw)):
+            if stop.wait(0.5):
+                return
+            w.write(raw[i:i + 1])
+            w.flush()
+    return script
+
+
+HEADERS = b"HTTP/1.1 200 OK\r\nContent-Type: application/sparql-results+json\r\nContent-Length: 400\r\n\r\n"
+
+
+@pytest.mark.parametrize("script", [drip(b" " * 400, HEADERS), drip(HEADERS + b" " * 400)],
+                         ids=["body-drips", "headers-drip"])
+def test_a_server_dripping_bytes_cannot_hold_a_load_past_its_timeout(where, script, capsys):
+    with scripted_server(script) as url:
+        start = time.monotonic()
+        code = main(["load", *where, "--endpoint", url, "--timeout", "2"])
+        elapsed = time.monotonic() - start
+    assert code == 6
+    assert "timed out after 2s" in _one_line_error_text(capsys.readouterr().err)
+    assert elapsed < 2 * 2 + 3, f"a 2 s load took {elapsed:.1f} s"  # the load, then its cleanup budget at most
+
+
+def _flood(declared: bool):
+    def script(w, stop):
+        length = f"Content-Length: {300 * 1024 * 1024}\r\n" if declared else "Connection: close\r\n"
+        w.write(f"HTTP/1.1 200 OK\r\nContent-Type: application/sparql-results+json\r\n{length}\r\n".encode())
+        block = b"[" * 65536
+        for _ in range(300 * 16):  # 300 MB, unless the client hangs up first
+            if stop.is_set():
+                return
+            w.write(block)
+    return script
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "no-length"])
+def test_a_300_mb_answer_is_refused_not_read_whole(where, declared, capsys):
+    import tracemalloc
+
+    with scripted_server(_flood(declared)) as url:
+        tracemalloc.start()
+        try:
+            code = main(["load", *where, "--endpoint", url, "--timeout", "60"])
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert code == 6
+    assert "MB limit" in _one_line_error_text(capsys.readouterr().err)
+    assert peak < 100 * 1024 * 1024, f"{peak / 2**20:.0f} MB held while refusing"
+
+
+# -- helper graphs never pile up; the report says what the store holds (issue 17.10) ----------------
+
+def test_helper_graphs_left_by_earlier_loads_are_removed_by_the_next(store, where, release, capsys):
+    prefix = PREFIX + "leftover/"
+    store.clear(prefix)
+    target = prefix + "kg"
+    ours = [target + ".staging-0123456789ab", target + ".backup-ba9876543210", prefix + "ontology.staging-00000000000f"]
+    not_ours = [target + ".staging-notatoken", prefix + "other.backup-0123456789ab"]
+    for g in ours + not_ours:
+        seed(store, g, 2)
+    capsys.readouterr()
+    assert run_load(where, store, "--graph-prefix", prefix) == 0
+    out = capsys.readouterr().out
+    graphs = store.graphs()
+    assert not set(ours) & graphs
+    assert set(not_ours) <= graphs
+    assert "removed 2 staging graph(s)" in out and "removed 1 backup graph(s)" in out
+    assert store.count(target) == len(release["kg"])
+    store.clear(prefix)
+
+
+def test_a_load_whose_cleanup_failed_is_cleaned_up_by_the_next(store, where, capsys):
+    """The store fails an upload and then the cleanup: the staging graph stays, until the next load."""
+    prefix = PREFIX + "failedcleanup/"
+    store.clear(prefix)
+
+    def rule(path, form):
+        text = form.get("update", "")
+        if text.startswith("INSERT DATA") and ".staging-" in text and len(uploads) >= 1:
+            return (500, "disk full")
+        if text.startswith("INSERT DATA"):
+            uploads.append(1)
+        if text.startswith("DROP SILENT GRAPH") and ".staging-" in text and "ADD" not in text:
+            return (503, "shutting down")
+        return None
+
+    uploads: list = []
+    with FaultProxy(store.update.rsplit("/", 1)[0], rule) as proxy:
+        assert run_load(where, store, "--graph-prefix", prefix, update=proxy.url(store.update)) == 6
+    assert helper_graphs(store) & {g for g in store.graphs() if g.startswith(prefix)}
+    capsys.readouterr()
+    assert run_load(where, store, "--graph-prefix", prefix) == 0
+    assert not {g for g in store.graphs() if g.startswith(prefix) and (".staging-" in g or ".backup-" in g)}
+    store.clear(prefix)
+
+
+def test_a_swap_whose_answer_is_lost_but_which_the_store_applied_is_reported_done(store, where, release, capsys):
+    """A dropped connection after the store committed the swap: the targets are checked, not assumed old."""
+    prefix = PREFIX + "lostanswer/"
+    target = prefix + "kg"
+    seed(store, target)
+
+    def rule(path, form):
+        return ("apply-then-drop", None) if _is_swap(form) else None
+
+    with FaultProxy(store.update.rsplit("/", 1)[0], rule) as proxy:
+        code = run_load(where, store, "--graph", "kg", "--graph-prefix", prefix, update=proxy.url(store.update))
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "every target holds the new release" in out
+    assert store.triples(target) == expected_triples(release["kg"])
+    assert not {g for g in store.graphs() if g.startswith(prefix) and g != target}
+    store.clear(prefix)
+
+
+@pytest.mark.slow
+def test_a_store_killed_after_applying_the_swap_is_not_reported_as_unchanged(where, release, tmp_path, capsys):
+    """Kill the store right after it committed the swap: the outcome cannot be asked, and the line says
+    so (new or previous release, backups named); after a restart the next load finishes and cleans up."""
+    (tmp_path / "killed").mkdir()
+    server = start_oxigraph(tmp_path / "killed")
+    prefix = PREFIX + "killed/"
+    target = prefix + "kg"
+    try:
+        before = seed(server, target)
+
+        def kill():
+            stop_pid(server.proc, signal.SIGKILL)
+
+        def rule(path, form):
+            return ("apply-then-drop", kill) if _is_swap(form) else None
+
+        with FaultProxy(server.update.rsplit("/", 1)[0], rule) as proxy:
+            code = run_load(where, server, "--graph", "kg", "--graph-prefix", prefix,
+                            update=proxy.url(server.update))
+        assert code == 6
+        line = _one_line_error_text(capsys.readouterr().err)
+        assert "unknown" in line and "new release or the previous one" in line
+        assert "nothing changed" not in line and "restored" not in line
+        assert re.search(r"kept in <" + re.escape(target) + r"\.backup-[0-9a-f]{12}>", line)
+    finally:
+        stop_pid(server.proc)
+    server = start_oxigraph(tmp_path / "killed")  # the same database, restarted
+    try:
+        assert server.triples(target) in (expected_triples(release["kg"]), before)
+        assert run_load(where, server, "--graph", "kg", "--graph-prefix", prefix) == 0
+        assert server.triples(target) == expected_triples(release["kg"])
+        assert {g for g in server.graphs() if g.startswith(prefix)} == {target}
+    finally:
+        server.stop()
+
+
+# -- 401 and 403 say which option to try (issue 14.6) -----------------------------------------------
+
+@pytest.mark.parametrize("status, extra, hint", [
+    (401, [], "give --user"),
+    (401, ["--user", "curator", "--password", "pw-123"], "try --auth digest"),
+    (401, ["--user", "curator", "--password", "pw-123", "--auth", "digest"], "check --user and the password"),
+    (403, [], "--auth digest"),
+    (403, ["--user", "curator", "--password", "pw-123"], "grant it update rights"),
+], ids=["401-anonymous", "401-basic", "401-digest", "403-anonymous", "403-user"])
+def test_401_and_403_say_which_option_to_try(where, status, extra, hint, capsys):
+    with tiny_server(status, "Access denied") as srv:
+        code = main(["load", *where, "--endpoint", srv.url + "/sparql", *extra])
+    assert code == 6
+    line = _one_line_error_text(capsys.readouterr().err)
+    assert f"HTTP {status}" in line and hint in line
+
+
+def test_virtuoso_sparql_auth_with_basic_auth_suggests_digest(virtuoso_store, where, capsys):
+    code = main(["load", *where, "--endpoint", virtuoso_store.query + "-auth", "--user", "dba",
+                 "--password", "dba", "--graph", "kg", "--graph-prefix", PREFIX + "basic/"])
+    if code == 0:
+        pytest.skip("this Virtuoso accepts basic auth at /sparql-auth")
+    assert code == 6
+    line = _one_line_error_text(capsys.readouterr().err)
+    assert "401" in line and "--auth digest" in line

@@ -155,7 +155,8 @@ def _store_password(args) -> str | None:
         return env
     if not args.dry_run and sys.stdin.isatty():
         import getpass
-        return getpass.getpass(f"password for {args.user} at {args.endpoint}: ")
+        from .remote import redact_url
+        return getpass.getpass(f"password for {args.user} at {redact_url(args.endpoint)}: ")
     return None
 
 
@@ -175,8 +176,9 @@ def cmd_load(args) -> int:
     if args.dry_run:
         for line in plan.describe():
             print(line)
-        print(f"query endpoint {client.endpoint}, update endpoint {client.update_url}"
-              + (f", Graph Store endpoint {client.gsp_url}" if client.gsp_url else "") + "; nothing sent")
+        print(f"query endpoint {client.show(client.endpoint)}, update endpoint {client.show(client.update_url)}"
+              + (f", Graph Store endpoint {client.show(client.gsp_url)}" if client.gsp_url else "")
+              + "; nothing sent")
         return 0
     quiet = getattr(args, "quiet", False)
     result = load(plan, client, say=_progress(args), progress=None if not quiet else False)
@@ -290,8 +292,9 @@ def make_parser() -> argparse.ArgumentParser:
     ld.add_argument("--password", help="store password (default: $CARNK_STORE_PASSWORD, else asked on a terminal)")
     ld.add_argument("--auth", choices=("basic", "digest"), default="basic",
                     help="HTTP authentication: basic (default) or digest (Virtuoso's /sparql-auth)")
-    ld.add_argument("--timeout", type=positive_seconds, default=30.0, metavar="SECONDS",
-                    help="wall-clock limit per request, connecting and reading included (default 30)")
+    ld.add_argument("--timeout", type=positive_seconds, default=300.0, metavar="SECONDS",
+                    help="wall-clock limit for the whole load (default 300); after a failure, restoring and "
+                         "cleaning up get as long again")
     ld.add_argument("--dry-run", action="store_true", help="show what would be sent, send nothing")
     ld.set_defaults(func=cmd_load)
 
@@ -337,7 +340,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CarnkError as exc:
         if args.debug:
             raise
-        _err(f"error: {exc}")
+        _err(_no_secrets(f"error: {exc}", args))
         return exc.exit_code
     except KeyboardInterrupt:
         _err("interrupted")
@@ -347,8 +350,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug: say so in one line, traceback only on request
         if args.debug:
             raise
-        _err(f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())} (run with --debug for a traceback)")
+        _err(_no_secrets(f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())} "
+                         "(run with --debug for a traceback)", args))
         return exit_code_for(exc)
+
+
+def _no_secrets(line: str, args) -> str:
+    """An error line without passwords (URL user:pass@ parts, the store password) or secret query values."""
+    import os
+
+    from .remote import redact, url_secrets
+    urls = (getattr(args, name, None) for name in ("endpoint", "update", "gsp"))
+    return redact(line, (getattr(args, "password", None), os.environ.get("CARNK_STORE_PASSWORD"),
+                         *(x for u in urls for x in url_secrets(u))))
 
 
 def run() -> None:

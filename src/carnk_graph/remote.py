@@ -18,7 +18,17 @@ goes, so a request that fails half-way keeps its first half):
    beside one of the old;
 4. every target's count is verified; if the swap failed or a count is wrong,
    the targets are restored from the backups;
-5. staging and backup graphs are dropped (best effort, also on failure).
+5. staging and backup graphs are dropped (best effort, also on failure); staging
+   graphs an earlier, killed run left behind are dropped first, its backups once the
+   swap is verified;
+6. a swap that gets no answer at all (a dropped connection, a killed store) is checked
+   against the staging graphs before it is called failed, and when the store cannot be
+   asked the error says the outcome is unknown instead of guessing.
+
+The whole load runs against one wall-clock deadline (`--timeout`), enforced by a
+watchdog that closes the socket, so a store that drips its answer cannot stretch it;
+answers are read in blocks up to a size limit. No URL, password or secret query
+value is ever printed (see `redact`).
 
 Blank nodes are skolemised into IRIs under ``namespaces.SKOLEM_BASE`` built
 from the release's canonical labels, so a reload replaces them instead of
@@ -27,8 +37,11 @@ adding copies.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import socket
+import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -36,7 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
 
-from .errors import BadInputError, RemoteStoreError
+from .errors import BadInputError, RefusedError, RemoteStoreError
 from .namespaces import GRAPH_BASE, GRAPH_NAMES, GRAPHS, SKOLEM_BASE
 
 #: Chunk limits per upload method. Virtuoso 7 compiles INSERT DATA into SQL and refuses
@@ -178,10 +191,68 @@ def plan_load(release: Mapping[str, Sequence[str]], names: Iterable[str] | None 
 
 # -- talking to the store ----------------------------------------------------------------------------
 
+#: The most a store's answer may hold. The client only reads COUNT results, update acknowledgements
+#: and error pages; anything bigger is a misbehaving or hostile server, refused rather than read whole.
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+#: The most of an error page read to quote its first line.
+MAX_ERROR_BYTES = 64 * 1024
+READ_BLOCK = 64 * 1024
+
+#: Query-string keys whose values are secrets (API keys, tokens, signatures): never printed.
+_SECRET_KEY = re.compile(r"(?i)(pass|pwd|secret|token|key|auth|sig|session|credential|cookie)")
+_URL = re.compile(r"""(?i)\b[a-z][a-z0-9+.-]*://[^\s<>"']+""")
+
+
+def redact_url(url: str) -> str:
+    """`url` safe to print: the password of a `user:pass@` part and secret query values become ***."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return re.sub(r"//[^/@\s]*@", "//***@", url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        user, sep, _pw = userinfo.partition(":")
+        netloc = f"{user}{':***' if sep else ''}@{host}"
+    query = "&".join(_redact_pair(pair) for pair in parts.query.split("&")) if parts.query else ""
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def url_secrets(url: str | None) -> list[str]:
+    """The secret values inside `url` (its password, secret query values): masked wherever they appear,
+    also in a store's error message that echoes them."""
+    if not url:
+        return []
+    try:
+        parts = urllib.parse.urlsplit(url)
+        out = [parts.password] if parts.password else []
+        out += [v for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True) if _SECRET_KEY.search(k) and v]
+    except ValueError:
+        return []
+    return out
+
+
+def _redact_pair(pair: str) -> str:
+    key, sep, _value = pair.partition("=")
+    return f"{key}=***" if sep and _SECRET_KEY.search(urllib.parse.unquote_plus(key)) else pair
+
+
+def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """`text` with every URL redacted (see redact_url) and each of `secrets` (a password) replaced by ***."""
+    def one(m: re.Match) -> str:
+        url = m.group(0)
+        trail = len(url) - len(url.rstrip(".,:;)]}"))  # sentence punctuation after a URL
+        return redact_url(url[:len(url) - trail]) + url[len(url) - trail:]
+
+    text = _URL.sub(one, text)
+    for secret in secrets:
+        if secret and len(secret) >= 3:
+            text = text.replace(secret, "***")
+    return text
+
+
 def _store_message(body: bytes) -> str:
     """The first line of an error body, at most 200 characters (HTML tags stripped)."""
-    import re
-
     text = body.decode("utf-8", "replace")
     text = re.sub(r"<[^>]*>", " ", text)
     for line in text.splitlines():
@@ -190,20 +261,122 @@ def _store_message(body: bytes) -> str:
     return ""
 
 
+def _auth_hint(status: int, user: str | None, auth: str) -> str:
+    """Which option to try after a 401 or 403 (Virtuoso's anonymous /sparql cannot update)."""
+    if status == 401:
+        if user is None:
+            return ("the store wants a login: give --user (the password from $CARNK_STORE_PASSWORD or the "
+                    "terminal), and --auth digest for Virtuoso's /sparql-auth")
+        if auth == "basic":
+            return "check --user and the password, or try --auth digest (Virtuoso's /sparql-auth uses digest)"
+        return "check --user and the password, or try --auth basic"
+    if status == 403:
+        if user is None:
+            return ("the store does not let anonymous users update: log in with --user and --auth digest at "
+                    "Virtuoso's /sparql-auth (or the store's authenticated endpoint)")
+        return f"user {user!r} may not update this store: grant it update rights (Virtuoso: SPARQL_UPDATE)"
+    return ""
+
+
+class _Watchdog:
+    """Closes the sockets of the request in flight when the load's wall-clock deadline passes.
+
+    urllib's timeout applies to each socket operation, so a server sending one byte every
+    half second never trips it; shutting the socket down ends any wait at the deadline,
+    whatever phase (connect, headers, body) the request is in.
+    """
+
+    def __init__(self) -> None:
+        self.deadline: float | None = None
+        self.fired = False
+        self._timers: list[threading.Timer] = []
+        self._lock = threading.Lock()
+
+    def watch(self, sock: socket.socket) -> None:
+        if self.deadline is None:
+            return
+        remaining = self.deadline - time.monotonic()
+
+        def fire() -> None:
+            self.fired = True
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+        if remaining <= 0:
+            fire()
+            return
+        timer = threading.Timer(remaining, fire)
+        timer.daemon = True
+        with self._lock:
+            self._timers.append(timer)
+        timer.start()
+
+    def done(self) -> None:
+        with self._lock:
+            timers, self._timers = self._timers, []
+        for t in timers:
+            t.cancel()
+
+
+def _handlers(watchdog: _Watchdog) -> list:
+    """HTTP and HTTPS handlers whose connections report their socket to the watchdog."""
+    import http.client
+
+    class _HTTPConnection(http.client.HTTPConnection):
+        def connect(self) -> None:
+            super().connect()
+            watchdog.watch(self.sock)
+
+    class _HTTPSConnection(http.client.HTTPSConnection):
+        def connect(self) -> None:
+            super().connect()
+            watchdog.watch(self.sock)
+
+    class _HTTPHandler(urllib.request.HTTPHandler):
+        def http_open(self, req):
+            return self.do_open(_HTTPConnection, req)
+
+    class _HTTPSHandler(urllib.request.HTTPSHandler):
+        def https_open(self, req):
+            return self.do_open(_HTTPSConnection, req, context=self._context)
+
+    return [_HTTPHandler(), _HTTPSHandler()]
+
+
 class SparqlClient:
-    """A SPARQL 1.1 protocol client: queries, updates and Graph Store POSTs, with timeouts and auth."""
+    """A SPARQL 1.1 protocol client: queries, updates and Graph Store POSTs, with a wall-clock
+    deadline, bounded answers and auth. No URL it prints shows a password or a secret query value."""
 
     def __init__(self, endpoint: str, update: str | None = None, gsp: str | None = None, *,
                  user: str | None = None, password: str | None = None, auth: str = "basic",
-                 timeout: float = 30.0) -> None:
+                 timeout: float = 300.0) -> None:
         for url in (endpoint, update, gsp):
-            if url is not None and urllib.parse.urlsplit(url).scheme not in ("http", "https"):
-                raise BadInputError(f"not an http(s) URL: {url!r}")
+            if url is None:
+                continue
+            try:
+                parts = urllib.parse.urlsplit(url)
+            except ValueError as e:
+                raise BadInputError(f"not a URL: {redact_url(url)!r} ({e})") from None
+            if parts.scheme not in ("http", "https"):
+                raise BadInputError(f"not an http(s) URL: {redact_url(url)!r}")
+            if "@" in parts.netloc:
+                # Never in the URL: it shows in `ps`, shell history and proxy logs.
+                raise RefusedError(f"refusing credentials inside the URL {redact_url(url)}: give --user, and the "
+                                   "password in $CARNK_STORE_PASSWORD or on the terminal")
+        if not (0 < timeout < float("inf")):
+            raise BadInputError(f"--timeout must be a finite number of seconds above 0, not {timeout!r}")
         self.endpoint = endpoint
         self.update_url = update or endpoint
         self.gsp_url = gsp
         self.timeout = timeout
-        handlers: list = []
+        self.user = user
+        self.auth = auth
+        self._secrets = (password, *(x for u in (endpoint, update, gsp) for x in url_secrets(u)))
+        self._watchdog = _Watchdog()
+        self.deadline: float | None = None  # monotonic; None: each request gets `timeout`
+        handlers: list = _handlers(self._watchdog)
         if user is not None:
             urls = [u for u in (endpoint, self.update_url, gsp) if u]
             if auth == "digest":
@@ -216,36 +389,84 @@ class SparqlClient:
                 handlers.append(urllib.request.HTTPBasicAuthHandler(prior))
         self._opener = urllib.request.build_opener(*handlers)
 
+    def show(self, url: str) -> str:
+        """`url` as it may be printed."""
+        return redact_url(url)
+
+    def start_clock(self, seconds: float | None = None) -> None:
+        """From now on every request must finish within `seconds` (default: the timeout) in total."""
+        self.deadline = time.monotonic() + (self.timeout if seconds is None else seconds)
+
+    def _timed_out(self, what: str, url: str) -> RemoteStoreError:
+        return RemoteStoreError(f"{what} to {self.show(url)} timed out after {self.timeout:g}s "
+                                "(--timeout, wall clock for the whole load)")
+
     def _send(self, url: str, body: bytes, content_type: str, accept: str | None = None,
               what: str = "request") -> bytes:
         """POST `body` to `url`; any failure becomes one RemoteStoreError line."""
+        deadline = self.deadline if self.deadline is not None else time.monotonic() + self.timeout
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise self._timed_out(what, url)
         headers = {"Content-Type": content_type, "User-Agent": "carnk-graph"}
         if accept:
             headers["Accept"] = accept
         req = urllib.request.Request(url, data=body, headers=headers, method="POST")
+        self._watchdog.deadline = deadline
+        self._watchdog.fired = False
         try:
-            with self._opener.open(req, timeout=self.timeout) as resp:
-                return resp.read()
+            with self._opener.open(req, timeout=remaining) as resp:
+                return self._read(resp, MAX_RESPONSE_BYTES, deadline, what, url)
         except urllib.error.HTTPError as e:
             try:
-                detail = _store_message(e.read())
-            except (OSError, socket.timeout):
+                detail = _store_message(e.read(MAX_ERROR_BYTES))
+            except Exception:  # a dropped or dripping error page: the status says enough
                 detail = ""
-            err = RemoteStoreError(f"{what} to {url} failed: HTTP {e.code} {e.reason}"
-                                   + (f": {detail}" if detail else ""))
+            hint = _auth_hint(e.code, self.user, self.auth)
+            err = RemoteStoreError(self._clean(f"{what} to {self.show(url)} failed: HTTP {e.code} {e.reason}"
+                                               + (f": {detail}" if detail else "") + (f"; {hint}" if hint else "")))
             err.status = e.code
             raise err from None
-        except urllib.error.URLError as e:
-            reason = e.reason
-            if isinstance(reason, (socket.timeout, TimeoutError)):
-                raise RemoteStoreError(f"{what} to {url} timed out after {self.timeout:g}s") from None
-            raise RemoteStoreError(f"cannot reach {url}: {reason}") from None
-        except (socket.timeout, TimeoutError):
-            raise RemoteStoreError(f"{what} to {url} timed out after {self.timeout:g}s") from None
-        except (ConnectionError, OSError) as e:  # reset, refused, or dropped mid-response
-            raise RemoteStoreError(f"{what} to {url} failed: connection lost ({e})") from None
-        except Exception as e:  # http.client.RemoteDisconnected, IncompleteRead, BadStatusLine...
-            raise RemoteStoreError(f"{what} to {url} failed: {type(e).__name__}: {e}") from None
+        except RemoteStoreError:
+            raise
+        except Exception as e:
+            if self._watchdog.fired or time.monotonic() >= deadline or _is_timeout(e):
+                raise self._timed_out(what, url) from None
+            if isinstance(e, urllib.error.URLError):
+                raise RemoteStoreError(self._clean(f"cannot reach {self.show(url)}: {e.reason}")) from None
+            if isinstance(e, (ConnectionError, OSError)):  # reset, refused, or dropped mid-response
+                raise RemoteStoreError(self._clean(f"{what} to {self.show(url)} failed: connection lost ({e})")) from None
+            # http.client.RemoteDisconnected, IncompleteRead, BadStatusLine...
+            raise RemoteStoreError(self._clean(f"{what} to {self.show(url)} failed: {type(e).__name__}: {e}")) from None
+        finally:
+            self._watchdog.done()
+
+    def _read(self, resp, limit: int, deadline: float, what: str, url: str) -> bytes:
+        """The answer's body, read in blocks: refused past `limit` bytes or past the deadline."""
+        length = resp.headers.get("Content-Length")
+        if length and length.strip().isdigit() and int(length) > limit:
+            raise RemoteStoreError(f"{what} to {self.show(url)}: the store's answer of {int(length)} bytes is over "
+                                   f"the {limit // (1024 * 1024)} MB limit; refused, not read")
+        out = bytearray()
+        while True:
+            block = resp.read1(READ_BLOCK) if hasattr(resp, "read1") else resp.read(READ_BLOCK)
+            if not block:
+                break
+            out += block
+            if len(out) > limit:
+                raise RemoteStoreError(f"{what} to {self.show(url)}: the store's answer is over the "
+                                       f"{limit // (1024 * 1024)} MB limit; refused, not read further")
+            if time.monotonic() >= deadline:
+                raise self._timed_out(what, url)
+        if self._watchdog.fired:  # the watchdog's shutdown looks like the end of the answer
+            raise self._timed_out(what, url)
+        if length and length.strip().isdigit() and len(out) < int(length):
+            raise RemoteStoreError(f"{what} to {self.show(url)} failed: connection lost after {len(out)} of "
+                                   f"{int(length)} bytes")
+        return bytes(out)
+
+    def _clean(self, text: str) -> str:
+        return redact(text, self._secrets)
 
     def select(self, query: str) -> list[dict[str, dict]]:
         """Run a SELECT query; the JSON result bindings."""
@@ -254,7 +475,7 @@ class SparqlClient:
         try:
             return json.loads(raw.decode("utf-8"))["results"]["bindings"]
         except (ValueError, KeyError, TypeError):
-            raise RemoteStoreError(f"query to {self.endpoint}: not SPARQL JSON results: "
+            raise RemoteStoreError(f"query to {self.show(self.endpoint)}: not SPARQL JSON results: "
                                    f"{_store_message(raw)!r}") from None
 
     def update(self, text: str, what: str = "update") -> None:
@@ -273,22 +494,50 @@ class SparqlClient:
     def count(self, graph: str) -> int:
         """Triples in one named graph (0 when it does not exist)."""
         rows = self.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
-        try:
-            return int(rows[0]["n"]["value"]) if rows else 0
-        except (KeyError, ValueError, IndexError):
-            raise RemoteStoreError(f"query to {self.endpoint}: unexpected COUNT result {rows!r:.200}") from None
+        return _int_result(rows, self.show(self.endpoint))
+
+    def missing(self, source: str, target: str) -> int:
+        """Triples of graph `source` that graph `target` lacks."""
+        rows = self.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{source}> {{ ?s ?p ?o }} "
+                           f"FILTER NOT EXISTS {{ GRAPH <{target}> {{ ?s ?p ?o }} }} }}")
+        return _int_result(rows, self.show(self.endpoint))
+
+    def graphs_starting(self, prefixes: Sequence[str], limit: int = 10_000) -> list[str]:
+        """Named graphs whose IRI starts with one of `prefixes`."""
+        if not prefixes:
+            return []
+        test = " || ".join(f"STRSTARTS(STR(?g), {json.dumps(p)})" for p in prefixes)
+        rows = self.select(f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER({test}) }} LIMIT {limit}")
+        return sorted({r["g"]["value"] for r in rows if r.get("g", {}).get("type") == "uri"})
+
+
+def _is_timeout(e: BaseException) -> bool:
+    reason = getattr(e, "reason", None)
+    return isinstance(e, (socket.timeout, TimeoutError)) or isinstance(reason, (socket.timeout, TimeoutError))
+
+
+def _int_result(rows: list[dict], endpoint: str) -> int:
+    try:
+        return int(rows[0]["n"]["value"]) if rows else 0
+    except (KeyError, ValueError, IndexError, TypeError):
+        raise RemoteStoreError(f"query to {endpoint}: unexpected COUNT result {rows!r:.200}") from None
 
 
 # -- loading -----------------------------------------------------------------------------------------
 
+#: Helper graphs are the target IRI + ".staging-" or ".backup-" + a 12-hex-digit token of one run.
+_HELPER = re.compile(r"\.(staging|backup)-[0-9a-f]{12}$")
+
+
 @dataclass
 class LoadResult:
-    """Verified triple counts per target graph after a load."""
+    """Verified triple counts per target graph after a load, and what else the load did."""
 
     counts: dict[str, tuple[str, int]] = field(default_factory=dict)  # name -> (target IRI, triples)
+    notes: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
-        return [f"{name}: {n} triples in <{iri}> (verified)" for name, (iri, n) in self.counts.items()]
+        return [f"{name}: {n} triples in <{iri}> (verified)" for name, (iri, n) in self.counts.items()] + self.notes
 
 
 class _RestoreFailed(RemoteStoreError):
@@ -347,19 +596,41 @@ def _drop_quietly(client: SparqlClient, graphs: Iterable[str]) -> None:
         pass
 
 
+def _leftovers(client: SparqlClient, plan: LoadPlan) -> list[str]:
+    """Helper graphs of these targets left by earlier loads that were killed or lost their store."""
+    prefixes = [g.target + kind for g in plan.graphs for kind in (".staging-", ".backup-")]
+    found = client.graphs_starting(prefixes)
+    targets = {g.target for g in plan.graphs}
+    return [g for g in found if _HELPER.search(g) and _HELPER.sub("", g) in targets]
+
+
 def load(plan: LoadPlan, client: SparqlClient, *, say: Say | None = None,
          progress: bool | None = None) -> LoadResult:
-    """Load every graph of `plan` through staging graphs; never leave a target half-replaced."""
+    """Load every graph of `plan` through staging graphs; never leave a target half-replaced.
+
+    `client.timeout` bounds the whole load by the wall clock; restoring and cleaning up after
+    a failure get one more such budget. Staging graphs left by earlier runs are dropped first;
+    their backup graphs once this load's swap is verified (until then they may be the only copy
+    of a release an earlier failed restore kept).
+    """
     from .progress import Progress, wants_progress
 
     say = say or (lambda _m: None)
     if progress is None:
         progress = wants_progress()
+    client.start_clock()
     token = secrets.token_hex(6)
     staging = {g.name: f"{g.target}.staging-{token}" for g in plan.graphs}
     backup = {g.name: f"{g.target}.backup-{token}" for g in plan.graphs}
     before: dict[str, int] = {}
     keep = True  # drop the backups afterwards (not when a restore failed: they hold the old graphs)
+    notes: list[str] = []
+    old = _leftovers(client, plan)
+    old_staging = [g for g in old if ".staging-" in g]
+    if old_staging:
+        say(f"removing {len(old_staging)} staging graph(s) left by an earlier load")
+        client.update(" ;\n".join(f"DROP SILENT GRAPH <{g}>" for g in old_staging), what="cleanup")
+        notes.append(f"removed {len(old_staging)} staging graph(s) left by an earlier load")
     try:
         bar = Progress("upload", plan.bytes, unit="B", enabled=progress and plan.bytes > PROGRESS_BYTES)
         try:
@@ -382,32 +653,75 @@ def load(plan: LoadPlan, client: SparqlClient, *, say: Say | None = None,
                     raise RemoteStoreError(f"backup of <{g.target}> holds {got} of {before[g.name]} triples; "
                                            f"targets left unchanged")
         say("replacing " + ", ".join(f"<{g.target}>" for g in plan.graphs) + " in one update")
-        _swap(client, plan, staging, backup, before)
-        return LoadResult({g.name: (g.target, client.count(g.target)) for g in plan.graphs})
+        notes += _swap(client, plan, staging, backup, before)
+        result = LoadResult({g.name: (g.target, client.count(g.target)) for g in plan.graphs}, notes)
+        old_backups = [g for g in old if ".backup-" in g]
+        if old_backups:  # the verified new release supersedes what they kept
+            _drop_quietly(client, old_backups)
+            result.notes.append(f"removed {len(old_backups)} backup graph(s) kept by an earlier failed load: "
+                                + ", ".join(f"<{g}>" for g in old_backups))
+        return result
     except _RestoreFailed:
         keep = False  # the backups are the only copy of the old graphs now: never drop them
         raise
     finally:
+        if client.deadline is not None and client.deadline <= time.monotonic():
+            client.start_clock()  # the load ran out of time: cleaning up gets its own budget
         _drop_quietly(client, [*staging.values(), *(backup.values() if keep else ())])
 
 
+def _holds(client: SparqlClient, target: str, triples: int, source: str | None) -> bool:
+    """Whether `target` holds exactly the triples of graph `source` (`triples` of them; None: empty)."""
+    if client.count(target) != triples:
+        return False
+    return source is None or triples == 0 or client.missing(source, target) == 0
+
+
 def _swap(client: SparqlClient, plan: LoadPlan, staging: Mapping[str, str], backup: Mapping[str, str],
-          before: Mapping[str, int]) -> None:
-    """Replace all targets in one request, verify them, and restore the backups if anything is off."""
+          before: Mapping[str, int]) -> list[str]:
+    """Replace all targets in one request, verify them, and restore the backups if anything is off.
+
+    A swap that got no answer (connection dropped, store killed after it committed, deadline
+    passed) may still have been applied: the targets are compared with the staging graphs
+    before anything is called a failure. A swap the store answered with an error is undone
+    (Virtuoso keeps the operations before the failing one). Returns notes for the report.
+    """
     pairs = [(g.target, staging[g.name] if g.triples else None) for g in plan.graphs]
-    pairs_text = _replace(pairs)
     failure: RemoteStoreError | None = None
     try:
-        client.update(pairs_text, what="swap")
+        client.update(_replace(pairs), what="swap")
+    except RemoteStoreError as e:
+        failure = e
+        if getattr(e, "status", None) is not None:  # the store answered: the swap failed (maybe half-way)
+            _restore(client, plan, backup, before, failure)
+        client.start_clock()  # no answer at all: asking what happened gets its own budget
+        try:
+            if all(_holds(client, g.target, g.triples, staging[g.name] if g.triples else None) for g in plan.graphs):
+                return [f"the swap's answer was lost ({e.detail}), but every target holds the new release"]
+        except RemoteStoreError as asked:
+            _unknown(plan, backup, before, e, asked)
+    else:
         wrong = [(g, n) for g in plan.graphs if (n := client.count(g.target)) != g.triples]
         if wrong:
             g, n = wrong[0]
             failure = RemoteStoreError(f"after the swap <{g.target}> holds {n} triples, expected {g.triples}")
-    except RemoteStoreError as e:
-        failure = e
     if failure is None:
-        return
+        return []
     _restore(client, plan, backup, before, failure)
+    return []  # not reached: _restore raises
+
+
+def _kept(plan: LoadPlan, backup: Mapping[str, str], before: Mapping[str, int]) -> str:
+    return ", ".join(f"<{backup[g.name]}>" for g in plan.graphs if before[g.name]) or "no backup (targets were empty)"
+
+
+def _unknown(plan: LoadPlan, backup: Mapping[str, str], before: Mapping[str, int],
+             failure: RemoteStoreError, asked: RemoteStoreError) -> None:
+    """The swap's outcome cannot be known: say so, never 'failed' or 'unchanged'."""
+    raise _RestoreFailed(
+        f"{failure.detail}; the store then stopped answering ({asked.detail}), so whether it applied the swap "
+        f"is unknown: the targets hold the new release or the previous one; the previous graphs are kept in "
+        f"{_kept(plan, backup, before)}; run the load again when the store answers") from None
 
 
 def _restore(client: SparqlClient, plan: LoadPlan, backup: Mapping[str, str], before: Mapping[str, int],
@@ -420,7 +734,6 @@ def _restore(client: SparqlClient, plan: LoadPlan, backup: Mapping[str, str], be
             if client.count(g.target) != before[g.name]:
                 raise RemoteStoreError(f"<{g.target}> not restored")
     except RemoteStoreError as e:
-        kept = ", ".join(f"<{backup[g.name]}>" for g in plan.graphs if before[g.name])
         raise _RestoreFailed(f"{failure.detail}; restoring the previous graphs also failed ({e.detail}); "
-                             f"the previous graphs are kept in {kept or 'no backup (targets were empty)'}") from None
+                             f"the previous graphs are kept in {_kept(plan, backup, before)}") from None
     raise RemoteStoreError(f"{failure.detail}; previous graphs restored, nothing changed") from None
