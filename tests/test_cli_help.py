@@ -128,3 +128,37 @@ def test_the_exit_code_table_is_the_contract():
 
     assert {errors.OK, errors.NOT_CONFORMING, errors.BAD_INPUT, errors.REASONER, errors.REFUSED,
             errors.TIMEOUT, errors.REMOTE} == set(EXIT_MEANINGS)
+
+
+# -- query --list honours --format --------------------------------------------------------------------
+
+def saved_query_names(project_root) -> list[str]:
+    return sorted(p.stem for p in (project_root / "queries").glob("*.rq"))
+
+
+def test_query_list_as_csv_has_a_row_per_saved_query(project_root, capsys):
+    import csv
+    import io
+
+    assert main(["query", "--list", "--format", "csv", "--root", str(project_root)]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert sorted(r["name"] for r in rows) == saved_query_names(project_root)
+    assert all(r["title"] and r["description"] for r in rows)
+
+
+def test_query_list_as_tsv_and_json_are_sparql_results(project_root, capsys):
+    import json
+
+    assert main(["query", "--list", "--format", "json", "--root", str(project_root)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["head"]["vars"] == ["name", "title", "params", "description"]
+    assert sorted(b["name"]["value"] for b in doc["results"]["bindings"]) == saved_query_names(project_root)
+    assert main(["query", "--list", "--format", "tsv", "--root", str(project_root)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "?name\t?title\t?params\t?description" and len(lines) == len(saved_query_names(project_root)) + 1
+
+
+def test_query_list_refuses_a_graph_format_in_one_line(project_root, capsys):
+    assert main(["query", "--list", "--format", "ttl", "--root", str(project_root)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "table, csv, tsv or json" in err[0]

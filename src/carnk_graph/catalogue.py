@@ -179,6 +179,16 @@ def resolve(name: str, queries_dir: Path) -> SavedQuery:
     raise BadInputError(f"unknown query {name!r}{hint}")
 
 
+def catalogue_result(queries_dir: Path):
+    """`query --list` as a result table (name, title, params, description), for --format csv|tsv|json."""
+    from .results import Result, Term
+
+    rows = [tuple(Term.literal(v) for v in (q.name, q.title, ", ".join(p.describe() for p in q.params),
+                                           " ".join(q.header.get("description", "").split())))
+            for q in catalogue(queries_dir).values()]
+    return Result(["name", "title", "params", "description"], rows)
+
+
 def list_catalogue(queries_dir: Path) -> str:
     """`query --list`: name, title and parameters of every saved query."""
     rows = [(q.name, q.title, ", ".join(p.describe() for p in q.params) or "-")

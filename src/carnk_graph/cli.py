@@ -110,9 +110,17 @@ def cmd_query(args) -> int:
     from . import api
 
     if args.list:
-        from .catalogue import list_catalogue
+        from .catalogue import catalogue_result, list_catalogue
         from .sources import find_project
-        _write(list_catalogue(find_project(args.root).queries))
+        folder = find_project(args.root).queries
+        if args.format == "table":
+            _write(list_catalogue(folder))
+        elif args.format in ("csv", "tsv", "json"):
+            from .formats import render
+            _write(render(catalogue_result(folder), args.format))
+        else:
+            raise BadInputError(f"query --list: --format {args.format} is for graphs; the list prints as "
+                                "table, csv, tsv or json")
         return 0
     if not args.name:
         raise BadInputError("query: give a saved query name, a .rq file, or --list")
