@@ -16,6 +16,8 @@ and, optionally:
     dist = "{dir}/afile/dist"        # --dist other than the project's dist/
     env = { NAME = "value" }         # environment for the run
     sparse = { "big.ttl" = 209715200 }  # sparse files made at run time (never committed)
+    special = { "{root}/ontology/kg/x.ttl" = "fifo" }  # made after the pre-build: "fifo", "dir",
+                                     # or "symlink:TARGET" (a FIFO or /dev/zero cannot be committed)
     server = "500" | "hang" | "closed"  # an endpoint on 127.0.0.1; "{endpoint}" in args is its URL
     stdout_has = ["..."]   stdout_lacks = ["..."]
     changes = ["dist/report.txt"]    # files the run may create or change (fnmatch patterns)
@@ -146,6 +148,8 @@ class Prepared:
             code = main(["build", "--root", str(root), "--dist", self.dist, "--no-reason", "-q"])
             assert code == 0, "the pre-build of the case's project failed"
             overlay(case_dir / "after_build", root)
+        for name, kind in self.case.get("special", {}).items():
+            make_special(Path(fill(name, places)), kind)
         self.args = [fill(a, places) for a in self.case["args"]]
         if root is not None:
             self.args += ["--root", str(root), "--dist", self.dist]
@@ -155,6 +159,20 @@ class Prepared:
         for need in self.case.get("needs", []):
             if need == "java" and not shutil.which("java"):
                 pytest.skip("needs a Java runtime (HermiT); .ci/run installs one")
+
+
+def make_special(path: Path, kind: str) -> None:
+    """A file-system entry that is not a regular file, where a file is expected."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "dir":
+        path.mkdir()
+        (path / "inside.txt").write_text("a folder named like a file\n")
+    elif kind.startswith("symlink:"):
+        os.symlink(kind.split(":", 1)[1], path)
+    else:
+        raise ValueError(f"unknown special kind {kind!r}")
 
 
 def stray_temporaries(outputs: list[str]) -> list[str]:

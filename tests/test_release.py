@@ -53,3 +53,103 @@ def test_rdfxml_declares_the_ontology_for_protege(built):
     text = (built.dist / FORMATS["owl"]).read_text(encoding="utf-8")
     assert text.startswith("<?xml")
     assert 'rdf:about="https://w3id.org/carnk/ontology"' in text
+
+
+# -- every reader takes the release (issue 14.1, 14.2) and every file parses again (17.8) -------------
+
+import re  # noqa: E402
+
+from carnk_graph.errors import BadInputError  # noqa: E402
+from carnk_graph.release import serialize  # noqa: E402
+
+#: A string literal (skipped) or a prefixed name with a backslash escape in its local part.
+ESCAPED_NAME = re.compile(r'"(?:[^"\\\n]|\\.)*"|<[^>\n]*>|(?<![\w:])[A-Za-z][\w.-]*:\S*\\\S*')
+
+
+@pytest.mark.parametrize("fmt", ["ttl", "trig"])
+def test_turtle_and_trig_have_no_escaped_local_names(built, fmt):
+    """carnk:graph\\/kg is legal Turtle, but Virtuoso keeps the backslash and the OWL API 3.4 refuses it."""
+    text = (built.dist / FORMATS[fmt]).read_text(encoding="utf-8")
+    names = [m.group() for m in ESCAPED_NAME.finditer(text) if not m.group().startswith(('"', "<"))]
+    assert names == []
+    assert "<https://w3id.org/carnk/graph/kg>" in text if fmt == "trig" else True
+
+
+def test_escaped_local_names_become_full_iris_and_strings_stay_as_they_are():
+    import pyoxigraph as ox
+    from rdflib import Graph, Literal, URIRef
+
+    g = Graph()
+    odd = URIRef("https://w3id.org/carnk/a/b~c(d)!e,f;g=h")
+    g.add((odd, URIRef("https://w3id.org/carnk/p"), Literal('carnk:not\\/a name "quoted" <x>')))
+    g.add((URIRef("https://w3id.org/carnk/kg/x"), URIRef("https://w3id.org/carnk/q/r"), odd))
+    for fmt in ("ttl", "trig"):
+        data = serialize({"kg": g}, fmt, ("kg",))
+        assert b"\\/" not in data.replace(b'carnk:not\\\\/a', b"")
+        parsed = {(q.subject, q.predicate, q.object) for q in
+                  ox.parse(data, format=ox.RdfFormat.TURTLE if fmt == "ttl" else ox.RdfFormat.TRIG)}
+        assert parsed == {(q.subject, q.predicate, q.object) for q in ox.parse(
+            serialize({"kg": g}, "nt", ("kg",)), format=ox.RdfFormat.N_TRIPLES)}
+
+
+def test_jsonld_is_read_by_a_json_ld_1_0_processor(built):
+    """No "@version": 1.1 (which 1.0 processors such as jsonld-java and pyld in 1.0 mode refuse)."""
+    import json
+
+    pyld = pytest.importorskip("pyld.jsonld")
+    import pyoxigraph as ox
+
+    doc = json.loads((built.dist / FORMATS["jsonld"]).read_text(encoding="utf-8"))
+    assert "@version" not in doc["@context"]
+    nquads = pyld.to_rdf(doc, {"format": "application/n-quads", "processingMode": "json-ld-1.0"})
+    ours = set(ox.parse(path=str(built.dist / FORMATS["nq"]), format=ox.RdfFormat.N_QUADS))
+    theirs = set(ox.parse(nquads.encode("utf-8"), format=ox.RdfFormat.N_QUADS))
+    assert len(theirs) == len(ours)
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_every_release_file_parses_again_with_every_statement(built, release_graphs, fmt):
+    import pyoxigraph as ox
+
+    from carnk_graph.sources import _ox_format, format_of
+
+    path = built.dist / FORMATS[fmt]
+    quads = list(ox.parse(path=str(path), format=_ox_format(format_of(path))))
+    triples = {(q.subject, q.predicate, q.object) for q in quads}
+    assert len(triples) == len(union(release_graphs))
+
+
+def test_rdfxml_refuses_a_control_character_that_xml_cannot_carry():
+    """XML 1.0 cannot hold U+0001 even as &#1;: RDF/XML is refused; every other format carries it."""
+    import pyoxigraph as ox
+    from rdflib import Literal, URIRef
+
+    g = Graph()
+    g.add((URIRef("https://w3id.org/carnk/kg/a"), URIRef("https://w3id.org/carnk/p"), Literal("x\x01y\x1fz")))
+    with pytest.raises(BadInputError, match="U\\+0001"):
+        serialize({"kg": g}, "owl", ("kg",))
+    for fmt, oxfmt in [("ttl", "TURTLE"), ("nt", "N_TRIPLES"), ("nq", "N_QUADS"), ("trig", "TRIG"), ("jsonld", "JSON_LD")]:
+        (q,) = list(ox.parse(serialize({"kg": g}, fmt, ("kg",)), format=getattr(ox.RdfFormat, oxfmt)))
+        assert q.object.value == "x\x01y\x1fz", fmt
+
+
+def test_owl_imports_are_never_copied_into_the_release(tmp_path, capsys):
+    """Not even file:///etc/passwd: the next OWL tool would follow it. Each import is one warning line."""
+    import shutil
+
+    from carnk_graph.build import build
+
+    from spine_helpers import MINIMAL, copy_project
+
+    project = copy_project(MINIMAL, tmp_path / "p")
+    onto = project / "ontology" / "carnk.ttl"
+    onto.write_text(onto.read_text() + "\n<https://w3id.org/carnk/ontology> "
+                    "<http://www.w3.org/2002/07/owl#imports> <file:///etc/passwd> .\n")
+    (project / "ontology" / "kg" / "imp.ttl").write_text(
+        "<https://w3id.org/carnk/kg/x> <http://www.w3.org/2002/07/owl#imports> <http://example.org/o.owl> .\n")
+    summary = build(project, project / "dist", no_reason=True)
+    assert len([m for m in summary.messages if "owl:imports" in m]) == 2
+    for name in [*FORMATS.values()]:
+        data = (project / "dist" / name).read_bytes()
+        assert b"owl#imports" not in data and b"owl:imports" not in data and b"etc/passwd" not in data, name
+    shutil.rmtree(project)

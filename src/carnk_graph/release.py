@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,7 +139,11 @@ def _sorted_triples(quads) -> list:
 
 
 def _jsonld_context(context_file: Path | None) -> dict:
-    """The shipped JSON-LD context (inlined, never referenced remotely), or the project prefixes."""
+    """The shipped JSON-LD context (inlined, never referenced remotely), or the project prefixes.
+
+    The shipped context declares no "@version": 1.1: it uses no JSON-LD 1.1 feature, and the
+    declaration alone makes JSON-LD 1.0 processors (jsonld-java in Jena, pyld in 1.0 mode) refuse
+    the whole file (tests/test_release.py reads the release with pyld in 1.0 mode)."""
     if context_file is not None and context_file.is_file():
         ctx = json.loads(context_file.read_text(encoding="utf-8"))
         return ctx.get("@context", ctx)
@@ -173,19 +178,36 @@ def serialize(graphs: Mapping[str, "Graph"], fmt: str, names: Iterable[str] = GR
     if fmt == "nt":
         return _sorted_lines(ox.serialize(_sorted_triples(quads), format=ox.RdfFormat.N_TRIPLES))
     if fmt == "ttl":
-        return _sorted_prefixes(ox.serialize(_sorted_triples(quads), format=ox.RdfFormat.TURTLE, prefixes=PREFIXES))
+        return _plain_local_names(_sorted_prefixes(
+            ox.serialize(_sorted_triples(quads), format=ox.RdfFormat.TURTLE, prefixes=PREFIXES)))
     if fmt == "trig":
         ordered = sorted(quads, key=lambda q: (str(q.graph_name), str(q.subject), str(q.predicate), str(q.object)))
-        return _sorted_prefixes(ox.serialize(ordered, format=ox.RdfFormat.TRIG, prefixes=PREFIXES))
+        return _plain_local_names(_sorted_prefixes(ox.serialize(ordered, format=ox.RdfFormat.TRIG, prefixes=PREFIXES)))
     if fmt == "owl":
         # XML parsers turn a raw carriage return into a newline; only &#13; keeps it. The writer
         # emits no CR of its own, so every CR in its output is inside a literal or an attribute.
-        return ox.serialize(_sorted_triples(quads), format=ox.RdfFormat.RDF_XML,
+        data = ox.serialize(_sorted_triples(quads), format=ox.RdfFormat.RDF_XML,
                             prefixes=PREFIXES).replace(b"\r", b"&#13;")
+        _refuse_ill_formed_xml(data)
+        return data
     # JSON-LD: rdflib compacts with the shipped context; keys sorted for stable bytes.
     ds = as_dataset(graphs, names)
     return (json.dumps(_stable_json(_jsonld_object(ds, _jsonld_context(context_file))), indent=1,
                        sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+_XML_ILLEGAL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]|\xef\xbf[\xbe\xbf]")
+
+
+def _refuse_ill_formed_xml(data: bytes) -> None:
+    """XML 1.0 cannot carry most C0 control characters, not even as &#1;: RDF/XML holding one is not
+    well-formed and no tool reads it. The build refuses such literals in the sources (with file and
+    line); this guards every other way in (an export of a graph made elsewhere)."""
+    m = _XML_ILLEGAL_BYTES.search(data)
+    if m:
+        ch = m.group().decode("utf-8")
+        raise BadInputError(f"a literal holds the control character U+{ord(ch):04X}, which RDF/XML (XML 1.0) "
+                            "cannot carry; choose another format (ttl, nt, nq, trig, jsonld)")
 
 
 def _jsonld_object(ds: "Dataset", context: dict):
@@ -300,6 +322,31 @@ def _stable_json(node, ordered: bool = False):
         items = [_stable_json(v) for v in node]
         return items if ordered else sorted(items, key=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False))
     return node
+
+
+#: One token of the Turtle/TriG writer's output: a string literal or an IRI (skipped as they are),
+#: or a prefixed name whose local part holds a backslash escape (carnk:graph\/kg).
+_TURTLE_TOKEN = re.compile(rb'"(?:[^"\\\n]|\\.)*"|<[^>\n]*>'
+                           rb'|(?<![\w:])([A-Za-z][\w.-]*)?:((?:[^\s\\"<>]|\\.)*\\(?:[^\s\\"<>]|\\.)*)')
+
+
+def _plain_local_names(data: bytes) -> bytes:
+    r"""Write a prefixed name with an escaped local name (carnk:graph\/kg) as a full IRI instead.
+
+    The escapes are legal Turtle, but Virtuoso's loaders keep the backslash in the IRI and the
+    OWL API 3.4 (inside HermiT's jar) rejects the file; a full IRI reads the same everywhere.
+    The writer emits short strings only ("...", escapes inside), so skipping string and IRI
+    tokens leaves exactly the prefixed names."""
+    def full(m: re.Match) -> bytes:
+        if m.group(2) is None:
+            return m.group(0)
+        base = PREFIXES.get((m.group(1) or b"").decode("ascii"))
+        if base is None:
+            return m.group(0)
+        local = re.sub(rb"\\(.)", rb"\1", m.group(2))
+        return b"<" + base.encode("utf-8") + local + b">"
+
+    return _TURTLE_TOKEN.sub(full, data)
 
 
 def _sorted_prefixes(data: bytes) -> bytes:
