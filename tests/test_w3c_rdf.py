@@ -22,7 +22,7 @@ import pytest
 
 from carnk_graph.cli import main
 from carnk_graph.errors import BadInputError, CarnkError
-from carnk_graph.validate import store_from_files
+from carnk_graph.shacl import store_from_files
 
 from spine_helpers import MINIMAL
 
