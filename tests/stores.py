@@ -21,6 +21,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -88,13 +89,12 @@ def stop_pid(proc: subprocess.Popen, sig: int = signal.SIGTERM, grace: float = 3
 
 
 def oxigraph_exe() -> str | None:
-    from carnk_graph.serve import find_oxigraph
-    from carnk_graph.errors import CarnkError
-
-    try:
-        return find_oxigraph()
-    except CarnkError:
-        return None
+    """The `oxigraph` server command of the test extra: on PATH, else beside this Python (a venv)."""
+    found = shutil.which("oxigraph")
+    if found:
+        return found
+    beside = Path(sys.executable).parent / "oxigraph"
+    return str(beside) if beside.is_file() and os.access(beside, os.X_OK) else None
 
 
 # -- SPARQL over HTTP (independent of the code under test) -------------------------------------------

@@ -197,12 +197,24 @@ def cmd_load(args) -> int:
 # -- serve ------------------------------------------------------------------------------------------
 
 def cmd_serve(args) -> int:
-    from .build import ensure_built
     from .serve import serve
 
-    release = ensure_built(args.root, args.dist, progress=_progress(args))
-    return serve(release.store, args.port, release.paths.queries,
-                 out=lambda line: print(line, flush=True))
+    return serve(args.root, args.dist, args.port, timeout=args.timeout,
+                 out=lambda line: print(line, flush=True), progress=_progress(args))
+
+
+# -- site -------------------------------------------------------------------------------------------
+
+def cmd_site(args) -> int:
+    from .site import build_site
+
+    result = build_site(args.root, args.dist, progress=_progress(args))
+    for w in result.warnings:
+        _err(f"warning: {w}")
+    print(f"site of {result.entities} entities written to {result.directory} "
+          f"({result.pages} pages, {result.files} files, {result.seconds:.1f}s); open "
+          f"{result.directory / 'index.html'} or run `carnk-graph serve`")
+    return 0
 
 # -- docs -------------------------------------------------------------------------------------------
 
@@ -306,9 +318,15 @@ def make_parser() -> argparse.ArgumentParser:
     ld.add_argument("--dry-run", action="store_true", help="show what would be sent, send nothing")
     ld.set_defaults(func=cmd_load)
 
-    sv = sub.add_parser("serve", parents=[common], help="serve the built store read-only on 127.0.0.1")
-    sv.add_argument("--port", type=int, default=7878, help="TCP port on 127.0.0.1 (default 7878)")
+    sv = sub.add_parser("serve", parents=[common],
+                        help="serve the site, the entity IRIs and a read-only SPARQL endpoint on 127.0.0.1")
+    sv.add_argument("--port", type=int, default=7878, help="port on 127.0.0.1 (default 7878; 0: any free port)")
+    sv.add_argument("--timeout", type=positive_seconds, default=30.0, metavar="SECONDS",
+                    help="stop a query after this long (answers 503)")
     sv.set_defaults(func=cmd_serve)
+
+    st = sub.add_parser("site", parents=[common], help="write the browsable site to dist/site/")
+    st.set_defaults(func=cmd_site)
 
     dc = sub.add_parser("docs", parents=[common], help="write the HTML documentation and diagrams to dist/docs/")
     dc.add_argument("--update-readme-figure", action="store_true",

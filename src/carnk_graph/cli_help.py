@@ -85,9 +85,19 @@ COMMANDS: dict[str, CommandHelp] = {
          f"{PROG} load --endpoint http://localhost:7878/query --dry-run"),
         (0, 2, 4, 6), builds_first=True),
     "serve": CommandHelp(
-        "Serve the built store as a read-only SPARQL endpoint (Oxigraph) on 127.0.0.1 until Ctrl-C.",
-        (f"{PROG} serve", f"{PROG} serve --port 8000"),
+        "Serve the site (built first when missing or stale), the entity IRIs (HTML, or Turtle / JSON-LD / "
+        "N-Triples by Accept) and a read-only SPARQL endpoint at /sparql on 127.0.0.1 until Ctrl-C. Every "
+        "query passes the read-only check (no SERVICE, FROM or update) and a time limit; a rebuilt "
+        "release is picked up.",
+        (f"{PROG} serve", f"{PROG} serve --port 8000 --timeout 10", f"{PROG} serve --port 0"),
         (0, 2, 4), builds_first=True),
+    "site": CommandHelp(
+        "Write the browsable site to dist/site/: a page per class, property and individual with its "
+        "sources, overviews of clinical programmes, products, constructs, toxicities and sources, a "
+        "search index, and each entity's Turtle, JSON-LD and N-Triples. Open dist/site/index.html or "
+        "run serve.",
+        (f"{PROG} site", f"{PROG} site --dist /tmp/dist"),
+        (0, 2), builds_first=True),
     "stats": CommandHelp(
         "Print the triple, class, property and individual counts of the built release per named graph.",
         (f"{PROG} stats",),

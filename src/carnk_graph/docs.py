@@ -465,6 +465,49 @@ def construct_dot(construct: Construct) -> str:
     return "".join(out)
 
 
+#: Text of the hand-drawn construct figure: a fallback list, so text fits where Arimo is missing.
+SVG_FONT = "Arimo, 'Liberation Sans', Arial, Helvetica, sans-serif"
+
+
+def construct_svg(construct: Construct) -> str:
+    """One CAR construct as an SVG figure of its domains in order, outside the cell (left) to inside.
+
+    Drawn here rather than by Graphviz: a row of boxes needs no layout engine, so the
+    site can draw every construct of a large graph in milliseconds, the same bytes on
+    every machine, with nothing to install. Box widths follow the longest line of text
+    (an estimate of 6.6 px per character at 11 px, generous for the fallback fonts).
+    """
+    colours = dict(DOMAIN_COLOURS)
+    boxes = []
+    for d in construct.domains:
+        lines = [f"{d.position}. {d.label}"] + ([f"({d.kind})"] if d.kind else []) + (
+            [f"from {d.protein}"] if d.protein else [])
+        boxes.append((d, lines, max(60, int(max(len(t) for t in lines) * 6.6) + 16)))
+    gap, left, top, height = 10, 70, 34, 62
+    width = left + sum(w for _d, _l, w in boxes) + gap * len(boxes) + 70
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="construct" width="{width}" height="{top + height + 14}" '
+           f'viewBox="0 0 {width} {top + height + 14}" role="img" aria-label="{esc(construct.label)}: domains in order">',
+           f'<title>{esc(construct.label)}: domains from outside the cell (1) inwards</title>',
+           f'<g font-family="{esc(SVG_FONT)}" font-size="11" fill="#222222">',
+           f'<text x="8" y="16" font-size="12" font-weight="bold">{esc(construct.label)}</text>',
+           f'<text x="8" y="{top + height // 2 - 2}">outside</text><text x="8" y="{top + height // 2 + 11}">the cell</text>',
+           f'<line x1="{left - 6}" y1="{top + height // 2}" x2="{width - 64}" y2="{top + height // 2}" '
+           'stroke="#444444" stroke-width="1.5"/>']
+    x = left
+    for d, lines, w in boxes:
+        out.append(f'<g class="domain" data-position="{d.position}"><title>{esc(d.domain)}</title>'
+                   f'<rect x="{x}" y="{top}" width="{w}" height="{height}" rx="6" '
+                   f'fill="{colours.get(d.family, "#ffffff")}" stroke="#444444"/>')
+        for i, line in enumerate(lines):
+            weight = ' font-weight="bold"' if i == 0 else ""
+            out.append(f'<text x="{x + w // 2}" y="{top + 18 + 15 * i}" text-anchor="middle"{weight}>{esc(line)}</text>')
+        out.append("</g>")
+        x += w + gap
+    out.append(f'<text x="{x + 4}" y="{top + height // 2 - 2}">inside</text>'
+               f'<text x="{x + 4}" y="{top + height // 2 + 11}">the cell</text></g></svg>')
+    return "\n".join(out) + "\n"
+
+
 @dataclass(frozen=True)
 class Renderer:
     """A Graphviz command line: graphviz-pure (preferred) or a system `dot`."""
@@ -534,11 +577,11 @@ class Diagram:
     png: bytes | None = None
 
 
-def _row(name: str, values: list[str]) -> str:
-    if not values:
-        return ""
-    body = values[0] if len(values) == 1 else "<br>".join(values)
-    return f"<tr><th>{esc(name)}</th><td>{body}</td></tr>\n"
+def _row(name: str, values: list[str]) -> tuple[str, list] | None:
+    """One row of an entry's table: a heading and its values (HTML fragments, already escaped)."""
+    from markupsafe import Markup
+
+    return (name, [Markup(v) for v in values]) if values else None
 
 
 def _objects(g: "Graph", s: "Node", p: str) -> list:
@@ -568,8 +611,8 @@ def all_disjoint_with(g: "Graph", cls: "Node") -> set:
     return out
 
 
-def term_entry(term: Term, g: "Graph", linker: Linker) -> str:
-    """One term's section: a heading, its IRI and a property table."""
+def term_entry(term: Term, g: "Graph", linker: Linker) -> dict:
+    """One term's entry: the term and the rows of its property table (the template lays it out)."""
     from rdflib import RDF, BNode, URIRef
 
     s = _u(term.iri)
@@ -618,16 +661,10 @@ def term_entry(term: Term, g: "Graph", linker: Linker) -> str:
     sources = [link(n) for n in _objects(g, s, DCT_NS + "source")]
     sources += [f"defined by {link(n)}" for n in _objects(g, s, RDFS_NS + "isDefinedBy")]
     rows.append(_row("Source", sources))
-    iri_link = (f'class="external" href="{esc(term.iri)}"' if term.external
-                else f'href="#{esc(term.anchor)}"')
-    return (f'<section class="term {esc(term.kind.replace(" ", "-"))}" id="{esc(term.anchor)}" '
-            f'data-iri="{esc(term.iri)}">\n'
-            f'<h3>{esc(term.label)}<span class="kind">{esc(term.kind)}</span></h3>\n'
-            f'<div class="iri">IRI: <a {iri_link}>{esc(term.iri)}</a> ({esc(curie(term.iri))})</div>\n'
-            f'<table class="props">\n{"".join(rows)}</table>\n</section>\n')
+    return {"term": term, "rows": [r for r in rows if r], "external": term.external}
 
 
-def _metadata(g: "Graph", linker: Linker) -> str:
+def _metadata(g: "Graph", linker: Linker) -> list:
     s = _u(ONTOLOGY_IRI)
     rows = [_row("IRI", [f"<code>{esc(ONTOLOGY_IRI)}</code>"])]
     for name, p in (("Version IRI", OWL_NS + "versionIRI"), ("Licence", DCT_NS + "license")):
@@ -638,50 +675,43 @@ def _metadata(g: "Graph", linker: Linker) -> str:
                     ("Namespace", PREFIXES["vann"] + "preferredNamespaceUri"),
                     ("Comment", RDFS_NS + "comment")):
         rows.append(_row(name, [esc(v) for v in _text_values(g, s, p)]))
-    return f'<table class="meta">\n{"".join(rows)}</table>\n'
+    return [r for r in rows if r]
 
 
-def _figure(d: Diagram) -> str:
-    if d.svg is not None:
-        return (f'<figure id="fig-{esc(d.stem)}"><img src="{esc(d.stem)}.svg" alt="{esc(d.caption)}">\n'
-                f'<figcaption>{esc(d.caption)} (<a href="{esc(d.stem)}.svg">SVG</a>, '
-                f'<a href="{esc(d.stem)}.png">PNG</a>, <a href="{esc(d.stem)}.dot">DOT</a>)</figcaption></figure>\n')
-    return (f'<figure id="fig-{esc(d.stem)}"><figcaption>{esc(d.caption)}: '
-            f'<a href="{esc(d.stem)}.dot">DOT source</a> (no Graphviz renderer was available to draw it; '
-            f"install <code>carnk-graph[docs]</code> and rerun <code>carnk-graph docs</code>)</figcaption></figure>\n")
+def figure_data(d: Diagram, base: str = "", formats: Iterable[str] = ("svg", "png", "dot")) -> dict:
+    """What the template shows of a diagram: its picture (when drawn) and links to its files."""
+    drawn = d.svg is not None
+    return {"id": f"fig-{d.stem}", "caption": d.caption, "src": f"{base}{d.stem}.svg" if drawn else "",
+            "links": [(f.upper(), f"{base}{d.stem}.{f}") for f in formats if drawn or f == "dot"]}
 
 
-def render_html(ontology: "Graph", terms: list[Term], diagrams: list[Diagram]) -> str:
-    """The whole documentation page as one deterministic HTML string."""
+def docs_context(ontology: "Graph", terms: list[Term], figures: list[dict]) -> dict:
+    """Everything the ontology page's template needs (the standalone page and the site's page alike)."""
     linker = Linker(ontology, terms)
     anchors = [t.anchor for t in terms] + list(SECTION_IDS.values())
     dupes = sorted({a for a in anchors if anchors.count(a) > 1})
     if dupes:
         raise BadInputError(f"two documented terms share the anchor(s) {', '.join(dupes)}")
     onto = _u(ONTOLOGY_IRI)
-    title = " ".join(_text_values(ontology, onto, DCT_NS + "title")[:1]) or "carnk ontology"
-    description = " ".join(_text_values(ontology, onto, DCT_NS + "description")[:1])
     kinds = [k for k in (*KIND_ORDER, "external class") if any(t.kind == k for t in terms)]
-    toc = "".join(
-        f'<li><a href="#{SECTION_IDS[k]}">{esc(SECTION_TITLES[k])}</a> ({sum(t.kind == k for t in terms)})</li>\n'
-        for k in kinds)
-    parts = ["<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n",
-             f"<title>{esc(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n",
-             f'<section id="sec-ontology">\n<h1>{esc(title)}</h1>\n', _metadata(ontology, linker),
-             f"<p>{esc(description)}</p>\n" if description else "", "</section>\n",
-             f'<nav id="sec-toc"><h2>Contents</h2>\n<ul>\n<li><a href="#sec-diagrams">Diagrams</a></li>\n{toc}'
-             '<li><a href="#sec-namespaces">Namespaces</a></li>\n</ul>\n</nav>\n',
-             '<section id="sec-diagrams"><h2>Diagrams</h2>\n', *(_figure(d) for d in diagrams), "</section>\n"]
-    for k in kinds:
-        members = [t for t in terms if t.kind == k]
-        index = ", ".join(f'<a href="#{esc(t.anchor)}">{esc(t.label)}</a>' for t in members)
-        parts.append(f'<section id="{SECTION_IDS[k]}"><h2>{esc(SECTION_TITLES[k])}</h2>\n<p class="index">{index}</p>\n')
-        parts.extend(term_entry(t, ontology, linker) for t in members)
-        parts.append("</section>\n")
-    ns_rows = "".join(f"<tr><th>{esc(p)}</th><td><code>{esc(iri)}</code></td></tr>\n" for p, iri in PREFIXES.items())
-    parts.append(f'<section id="sec-namespaces"><h2>Namespaces</h2>\n<table class="meta">\n{ns_rows}</table>\n</section>\n')
-    parts.append("</body>\n</html>\n")
-    return "".join(parts)
+    return {
+        "doc_title": " ".join(_text_values(ontology, onto, DCT_NS + "title")[:1]) or "carnk ontology",
+        "description": " ".join(_text_values(ontology, onto, DCT_NS + "description")[:1]),
+        "metadata": _metadata(ontology, linker),
+        "toc": [(SECTION_IDS[k], SECTION_TITLES[k], sum(t.kind == k for t in terms)) for k in kinds],
+        "figures": figures,
+        "sections": [(SECTION_IDS[k], SECTION_TITLES[k],
+                      [term_entry(t, ontology, linker) for t in terms if t.kind == k]) for k in kinds],
+        "namespaces": list(PREFIXES.items()),
+    }
+
+
+def render_html(ontology: "Graph", terms: list[Term], diagrams: list[Diagram]) -> str:
+    """The standalone documentation page (`carnk-graph docs`), from the same template as the site's."""
+    from .site.templating import environment
+
+    ctx = docs_context(ontology, terms, [figure_data(d) for d in diagrams])
+    return environment().get_template("docs.html.j2").render(css=CSS, **ctx)
 
 
 # -- the command -------------------------------------------------------------------------------------

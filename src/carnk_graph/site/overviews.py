@@ -1,0 +1,210 @@
+"""The pages a researcher starts from: clinical programmes, products, constructs, toxicities, sources.
+
+Each overview is found by class (every member of carnk:ClinicalStudy, of
+carnk:CellTherapyProduct, ...; subclasses and inferred memberships included) and
+filled from the properties the ontology defines, so new programmes and products
+appear without changes here. A column whose property the graph does not use
+stays empty rather than failing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..docs import DOMAIN_COLOURS, Construct, ConstructDomain
+from ..namespaces import CARNK
+from .entities import EVIDENCE, LOCATOR, SOURCES, Describer, Value
+from .graph import RDF_TYPE, Node
+
+C = CARNK
+#: The toxicity columns of the programmes table: heading and the class a finding's toxicity falls in.
+TOXICITY_COLUMNS = (("CRS", C + "CytokineReleaseSyndrome"), ("ICANS / neurotoxicity", C + "Neurotoxicity"),
+                    ("GvHD", C + "GraftVersusHostDisease"))
+
+
+@dataclass
+class Table:
+    """An overview table: a heading per column, a list of Values per cell, a sort key per cell."""
+
+    columns: list[str]
+    rows: list[list[list[Value]]] = field(default_factory=list)
+
+    def sort_keys(self) -> list[list[str]]:
+        return [[_sort_key(cell) for cell in row] for row in self.rows]
+
+
+def _sort_key(cell: list[Value]) -> str:
+    """What the sortable table sorts a cell by: a zero-padded number when the cell starts with one."""
+    text = " ".join(v.text for v in cell).strip().lower()
+    head = text.split("/", 1)[0].split(" ", 1)[0]
+    try:
+        return f"{float(head):012.3f}"
+    except ValueError:
+        return text
+
+
+class Overviews:
+    """Builds the overview tables from a Describer (which knows the graph and the pages)."""
+
+    def __init__(self, d: Describer) -> None:
+        self.d = d
+        self.g = d.g
+
+    def links(self, node: Node, prop: str) -> list[Value]:
+        return [self.d.value(o, prop) for o in sorted(set(self.g.objects(node, prop)))]
+
+    def facts_about(self, node: Node, prop: str) -> list[Node]:
+        """Qualified-fact nodes that point at `node` through `prop` (e.g. outcomes of a study)."""
+        return sorted({s for s in self.g.subjects(prop, node) if s.is_iri and self.d.is_fact(s)})
+
+    def short_source(self, fact: Node) -> str:
+        found = sorted({n.value for p in SOURCES for n in self.g.objects(fact, p)})
+        return ", ".join(self.g.label(s) for s in found)
+
+    # -- clinical programmes -----------------------------------------------------------------------
+
+    def studies(self) -> list[Node]:
+        return self.g.instances(C + "ClinicalStudy")
+
+    def programme_row(self, study: Node) -> list[list[Value]]:
+        g, d = self.g, self.d
+        products = sorted(set(g.objects(study, C + "evaluatesProduct")))
+        constructs = sorted({c for p in products for c in g.objects(p, C + "hasConstruct")})
+        source = sorted({s for p in products for s in g.objects(p, C + "cellSource")})
+        targets = sorted({t for c in constructs for t in g.objects(c, C + "targetsAntigen")})
+        patients = [Value(f"{n}", note=g.label(p)) for p, n in self.patient_counts(study)]
+        responses = []
+        for f in self.facts_about(study, C + "study"):
+            done, total = g.value(f, C + "patientsWithOutcome"), g.value(f, C + "patientsEvaluated")
+            ends = g.objects(f, C + "endpoint")
+            if done is None or not ends:
+                continue
+            text = f"{g.label(ends[0].value)} {done.value}" + (f"/{total.value}" if total is not None else "")
+            responses.append(Value(text, href=d.link(f.value).href, note=self.short_source(f)))
+        row = [[d.link(study.value)], [d.link(p.value) for p in products], [d.link(s.value) for s in source],
+               [d.link(t.value) for t in targets], [d.link(c.value) for c in constructs],
+               self.links(study, C + "studiesCondition"), [Value(t) for t in g.texts(study, C + "phase")],
+               patients, responses]
+        for _head, cls in TOXICITY_COLUMNS:
+            row.append(self.toxicity_cell(study, cls))
+        return row
+
+    def patient_counts(self, study: Node) -> list[tuple[str, str]]:
+        """The study's own patient numbers (any integer property named patients...), else the largest
+        number evaluated for an outcome."""
+        g = self.g
+        own = [(st.predicate, st.object.value) for st in g.statements(study)
+               if st.object.is_literal and st.predicate.rsplit("/", 1)[-1].startswith("patients")]
+        if own:
+            return sorted(own)
+        evaluated = [int(n.value) for f in self.facts_about(study, C + "study")
+                     for n in g.objects(f, C + "patientsEvaluated") if n.value.isdigit()]
+        return [(C + "patientsEvaluated", str(max(evaluated)))] if evaluated else []
+
+    def toxicity_cell(self, study: Node, cls: str) -> list[Value]:
+        g, d = self.g, self.d
+        out = []
+        for f in self.facts_about(study, C + "study"):
+            toxes = [t for t in g.objects(f, C + "toxicity") if t.is_iri and self._falls_in(t, cls)]
+            if not toxes:
+                continue
+            level = ", ".join(g.label(x.value) for x in g.objects(f, C + "frequencyLevel"))
+            hit, of = g.value(f, C + "patientsAffected"), g.value(f, C + "patientsAssessed")
+            counts = f" {hit.value}/{of.value}" if hit is not None and of is not None else (
+                f" {hit.value}" if hit is not None else "")
+            grade = "; ".join(g.texts(f, C + "gradeNote"))
+            text = (level + counts + (f" ({grade})" if grade else "")).strip() or g.label(f.value)
+            out.append(Value(text, href=d.link(f.value).href, note=self.short_source(f)))
+        return out
+
+    def _falls_in(self, tox: Node, cls: str) -> bool:
+        """A toxicity individual belongs to a column's class by its type or the kind it represents."""
+        kinds = set(self.g.types(tox)) | {o.value for o in self.g.objects(tox, C + "representsKind") if o.is_iri}
+        return any(cls in self.g.superclasses(k) for k in kinds)
+
+    def programmes(self) -> Table:
+        t = Table(["study", "product", "NK cell source", "target", "construct", "disease", "phase", "patients",
+                   "responses", *(h for h, _ in TOXICITY_COLUMNS)])
+        t.rows = [self.programme_row(s) for s in self.studies()]
+        return t
+
+    # -- products ----------------------------------------------------------------------------------
+
+    def products(self) -> Table:
+        g, d = self.g, self.d
+        t = Table(["product", "therapy type", "cell type", "NK cell source", "donor setting", "construct",
+                   "target", "studies", "classes"])
+        for p in g.instances(C + "CellTherapyProduct"):
+            constructs = sorted(set(g.objects(p, C + "hasConstruct")))
+            targets = sorted({x for c in constructs for x in g.objects(c, C + "targetsAntigen")})
+            classes = [d.link(st.object.value, st.inferred) for st in g.statements(p)
+                       if st.predicate == RDF_TYPE and st.object.is_iri]
+            t.rows.append([[d.link(p.value)], self.links(p, C + "ofTherapyType"), self.links(p, C + "containsCellType"),
+                           self.links(p, C + "cellSource"), self.links(p, C + "donorSetting"),
+                           [d.link(c.value) for c in constructs], [d.link(x.value) for x in targets],
+                           [d.link(s.value) for s in sorted(set(g.subjects(C + "evaluatesProduct", p)))],
+                           sorted(classes, key=lambda v: v.text.lower())])
+        return t
+
+    # -- constructs --------------------------------------------------------------------------------
+
+    def construct(self, node: Node) -> Construct | None:
+        """A construct's domains in order, from its position records (carnk:position, carnk:domain)."""
+        g = self.g
+        domains = []
+        for rec in g.objects(node, C + "hasDomainAt"):
+            pos, dom = g.value(rec, C + "position"), g.value(rec, C + "domain")
+            if pos is None or dom is None or not pos.value.lstrip("-").isdigit():
+                continue
+            types = sorted((t for t in g.types(dom) if t.startswith(C)),
+                           key=lambda t: (-len(g.superclasses(t)), t))
+            ups = g.superclasses(types[0]) if types else frozenset()
+            family = next((local for local, _c in DOMAIN_COLOURS if C + local in ups), "CARDomain")
+            protein = g.value(dom, C + "derivedFromProtein")
+            domains.append(ConstructDomain(int(pos.value), dom.value, g.label(dom.value),
+                                           g.label(types[0]) if types else "", family,
+                                           g.label(protein.value) if protein is not None else ""))
+        if not domains:
+            return None
+        domains.sort(key=lambda x: (x.position, x.domain))
+        return Construct(node.value, g.label(node.value), domains)
+
+    def constructs(self) -> list[dict]:
+        g, d = self.g, self.d
+        out = []
+        for c in g.instances(C + "CARConstruct"):
+            out.append({"link": d.link(c.value), "construct": self.construct(c),
+                        "targets": self.links(c, C + "targetsAntigen"),
+                        "products": [d.link(p.value) for p in sorted(set(g.subjects(C + "hasConstruct", c)))],
+                        "classes": [d.link(t) for t in sorted(set(g.types(c)))]})
+        return out
+
+    # -- toxicities --------------------------------------------------------------------------------
+
+    def toxicities(self) -> list[dict]:
+        out = []
+        for t in self.g.instances(C + "Toxicity"):
+            e = self.d.entities.get(t.value)
+            if e is None:
+                continue
+            page = self.d.describe(e)
+            out.append({"link": self.d.link(t.value), "definitions": page["definitions"] + page["comments"],
+                        "tables": page["tables"]})
+        return out
+
+    # -- sources -----------------------------------------------------------------------------------
+
+    def sources(self) -> Table:
+        g, d = self.g, self.d
+        t = Table(["source", "kind", "citation", "records elsewhere", "facts citing it"])
+        for s in g.instances(C + "InformationSource"):
+            citing = {st.subject for st in g.referrers(s) if st.predicate in SOURCES and st.subject != s}
+            kinds = [d.link(k) for k in sorted(set(g.types(s))) if k.startswith(C)]
+            cite = g.texts(s, PREFIXES_DCT + "bibliographicCitation") or g.texts(s, PREFIXES_DCT + "title")
+            t.rows.append([[d.link(s.value)], kinds, [Value(x) for x in cite[:1]],
+                           [Value(text, external=url) for text, url in d.outside_links(s)],
+                           [Value(str(len(citing)))]])
+        return t
+
+
+PREFIXES_DCT = "http://purl.org/dc/terms/"
+__all__ = ["Overviews", "Table", "TOXICITY_COLUMNS", "EVIDENCE", "LOCATOR"]
