@@ -89,7 +89,7 @@ def test_a_researcher_finds_the_liu_study_its_construct_and_runs_a_question(serv
     wait_for(browser, "article.entity")
     assert browser.current_url.endswith("/kg/nct03056339.html")
     tables = [t for t in browser.find_elements(By.CSS_SELECTOR, "section.facts")
-              if "clinical outcome" in t.find_element(By.TAG_NAME, "h3").text]
+              if t.find_elements(By.CSS_SELECTOR, 'tbody a[href*="liu2020-outcome-"]')]
     assert tables, "no outcome table on the study page"
     rows = tables[0].find_elements(By.CSS_SELECTOR, "tbody tr")
     assert len(rows) >= 2

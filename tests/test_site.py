@@ -159,9 +159,11 @@ def test_pages_are_readable_without_javascript(pages):
 def test_the_study_page_shows_its_outcomes_with_sources_and_evidence(site, pages):
     html = (site / "kg" / "nct03056339.html").read_text(encoding="utf-8")
     text = pages["kg/nct03056339.html"].text
-    assert "clinical outcome" in text
+    facts = html[html.index('<section class="facts">'):]
+    for outcome in ("liu2020-outcome-complete-response-paper", "liu2020-outcome-complete-response-overview"):
+        assert f'/{outcome}.html"' in facts  # each outcome is a row of a fact table on the page
     for figure in ("8/11", "7/11"):
-        assert figure in text
+        assert figure in text  # the programme summary quotes the figures
     assert "DOI 10.1056/NEJMoa1910607" in text and 'href="https://doi.org/10.1056/NEJMoa1910607"' in html
     assert 'href="https://pubmed.ncbi.nlm.nih.gov/32023374/"' in html
     assert "evidence:" in text
