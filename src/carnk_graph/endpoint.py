@@ -52,7 +52,7 @@ def error(status: int, message: str) -> Answer:
 def check(text: str) -> None:
     """The project's one read-only check (the same as `carnk-graph query`): refuses updates,
     SERVICE and FROM before any parser sees the text."""
-    from .queries import check_read_only
+    from .sparql import check_read_only
 
     check_read_only(text, "<request>")
 
@@ -82,7 +82,7 @@ def run(store, text: str, accept: str | None, timeout: float) -> Answer:
     """Check, run and serialise one query; every failure is an HTTP answer with one line of text."""
     import pyoxigraph as ox
 
-    from .queries import run_with_timeout
+    from .timeout import run_with_timeout
 
     if len(text.encode("utf-8")) > MAX_QUERY_BYTES:
         return error(413, f"query refused: longer than {MAX_QUERY_BYTES // 1024} KiB")

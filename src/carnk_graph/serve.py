@@ -280,40 +280,49 @@ class Handler(BaseHTTPRequestHandler):
         self.send(answer.status, answer.media_type, answer.body, {"Vary": "Accept"})
 
     def _saved(self, name: str, params: dict[str, list[str]]) -> None:
-        from . import queries as q
+        """A saved question, run as `carnk-graph query` runs it (the same check, binding and deadline)."""
+        from . import formats
+        from .catalogue import catalogue
+        from .engines import OxigraphEngine
+        from .errors import QueryTimeoutError, RefusedError
+        from .queries import execute
 
         if not _SAFE_NAME.fullmatch(name):
             return self.not_found("/saved/" + name)
-        saved = q.catalogue(self.release.paths.queries).get(name)
+        saved = catalogue(self.release.paths.queries).get(name)
         if saved is None:
             return self.not_found("/saved/" + name)
         declared = {p.name for p in saved.params}
         bound = [f"{k}={v[-1]}" for k, v in sorted(params.items()) if k in declared and v and v[-1].strip()]
         try:
-            result = q.execute(saved, q.OxigraphEngine(self.release.store), bound, self.release.timeout)
-        except q.RefusedError as e:
+            result = execute(saved, OxigraphEngine(self.release.store), bound, self.release.timeout)
+        except RefusedError as e:
             return self.text(403, f"query refused: {e}")
-        except q.QueryTimeoutError as e:
+        except QueryTimeoutError as e:
             return self.text(503, str(e))
         except CarnkError as e:
             return self.text(400, str(e))
         fmt = (params.get("format") or [""])[0].lower()
         if fmt == "html":
-            return self._results_page(saved.title or saved.name, json.loads(q.format_json(result)))
-        media = negotiate(self.headers.get("Accept") if fmt not in ("json", "csv", "tsv") else
-                          {"json": "application/sparql-results+json", "csv": "text/csv",
-                           "tsv": "text/tab-separated-values"}[fmt],
-                          ["application/sparql-results+json", "application/json", "text/csv",
-                           "text/tab-separated-values"])
-        if media == "text/csv":
-            return self.send(200, "text/csv; charset=utf-8", q.format_csv(result).encode("utf-8"), {"Vary": "Accept"})
-        if media == "text/tab-separated-values":
-            return self.send(200, "text/tab-separated-values; charset=utf-8", q.format_tsv(result).encode("utf-8"),
-                             {"Vary": "Accept"})
+            if result.is_graph:
+                table = {"head": {"vars": ["subject", "predicate", "object"]}, "results": {"bindings": [
+                    {k: formats._json_term(t) for k, t in zip(("subject", "predicate", "object"), row)}
+                    for row in result.triples]}}
+                return self._results_page(saved.title or saved.name, table)
+            return self._results_page(saved.title or saved.name, json.loads(formats.format_json(result)))
+        if result.is_graph:
+            writers = {"text/turtle": formats.format_ttl, "application/n-triples": formats.format_nt,
+                       "application/ld+json": formats.format_jsonld}
+        else:
+            writers = {"application/sparql-results+json": formats.format_json, "application/json": formats.format_json,
+                       "text/csv": formats.format_csv, "text/tab-separated-values": formats.format_tsv}
+        from .endpoint import FORMAT_NAMES
+
+        accept = FORMAT_NAMES.get(fmt) or self.headers.get("Accept")
+        media = negotiate(accept, list(writers))
         if media is None:
-            return self.text(406, "ask for application/sparql-results+json, text/csv or text/tab-separated-values")
-        self.send(200, "application/sparql-results+json; charset=utf-8", q.format_json(result).encode("utf-8"),
-                  {"Vary": "Accept"})
+            return self.text(406, "ask for one of " + ", ".join(writers), {"Vary": "Accept"})
+        self.send(200, f"{media}; charset=utf-8", writers[media](result).encode("utf-8"), {"Vary": "Accept"})
 
     def _results_page(self, title: str, data: dict) -> None:
         """An answer as an HTML table, for forms submitted without JavaScript."""
@@ -391,7 +400,7 @@ def serve(root: str | Path | None, dist: str | Path | None, port: int, *, timeou
           out: Callable[[str], None] = print, progress: Callable[[str], None] | None = None) -> int:
     """Serve until SIGINT or SIGTERM; 0 when stopped that way."""
     from .build import ensure_built
-    from .queries import catalogue
+    from .catalogue import catalogue
 
     if not timeout > 0:
         raise BadInputError(f"--timeout must be a positive number of seconds, not {timeout}")

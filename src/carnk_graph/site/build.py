@@ -82,7 +82,7 @@ def _root(path: str) -> str:
 def render_site(dist: Path, queries_dir: Path | None, figure: Path | None,
                 progress: Callable[[str], None] | None = None) -> dict[str, bytes]:
     """Every file of the site, by relative path (the whole site in memory; it is small beside the release)."""
-    from ..queries import catalogue
+    from ..catalogue import catalogue
     from .. import docs
 
     say = progress or (lambda _m: None)
