@@ -385,6 +385,19 @@ def test_w3id_sends_rdf_clients_of_the_ontology_to_the_release_files(project_roo
     assert (built.dist / release_file).is_file()
 
 
+@pytest.mark.parametrize("path", ["docs/overview.svg", "CHANGELOG.md", "benchmarks/README.md", "kg/liu2020.ttl",
+                                  "browse/programmes.html"])
+def test_w3id_sends_a_file_path_to_the_same_file_on_the_host(project_root, path):
+    """The README links its figure and files under https://w3id.org/carnk/: they must resolve too."""
+    htaccess = (project_root / "w3id" / ".htaccess").read_text(encoding="utf-8")
+    prefix = re.search(r"E=CARNK_SITE:([^\]]+)\]", htaccess).group(1)
+    for accept in (BROWSER, "text/turtle"):
+        assert rewrite(htaccess, path, accept) == f"{prefix}/{path}"
+    readme = (project_root / "README.md").read_text(encoding="utf-8")
+    for linked in re.findall(r"\(https://w3id\.org/carnk/([^)\s]+\.\w+)\)", readme):
+        assert (project_root / linked).is_file(), linked  # what the README links exists to be published
+
+
 def test_w3id_sends_browsers_at_the_namespace_and_ontology_to_the_site(project_root, site):
     htaccess = (project_root / "w3id" / ".htaccess").read_text(encoding="utf-8")
     assert rewrite(htaccess, "", BROWSER).endswith("/index.html")
