@@ -10,6 +10,7 @@ polling with a deadline (never a fixed sleep), and is stopped by PID.
 - `FaultProxy`: forwards to a real store, but fails chosen requests (drops
   the connection, answers an error, or rewrites the request body).
 - `tiny_server`: answers every request with a fixed status, or never answers.
+- `scripted_server`: writes raw answers (`drip`: one byte per half second; `flood`: 300 MB).
 """
 from __future__ import annotations
 
@@ -456,6 +457,61 @@ def tiny_server(status: int | None, body: str = "") -> Iterator[TinyServer]:
         release.set()
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def scripted_server(script):
+    """An HTTP endpoint on 127.0.0.1 whose every answer is written by `script(wfile, stop)` byte by byte."""
+    stop = threading.Event()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            try:
+                script(self.wfile, stop)
+            except OSError:  # the client gave up: what the test wants
+                pass
+
+        do_GET = do_POST
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/sparql"
+    finally:
+        stop.set()
+        server.shutdown()
+        server.server_close()
+
+
+def drip(raw: bytes, head: bytes = b""):
+    """Send `head` at once, then `raw` one byte every half second (never tripping a per-read timeout)."""
+    def script(w, stop):
+        w.write(head)
+        w.flush()
+        for i in range(len(raw)):
+            if stop.wait(0.5):
+                return
+            w.write(raw[i:i + 1])
+            w.flush()
+    return script
+
+
+def flood(declared: bool):
+    """An answer of 300 MB: declared in Content-Length up front, or streamed without a length."""
+    def script(w, stop):
+        length = f"Content-Length: {300 * 1024 * 1024}\r\n" if declared else "Connection: close\r\n"
+        w.write(f"HTTP/1.1 200 OK\r\nContent-Type: application/sparql-results+json\r\n{length}\r\n".encode())
+        block = b"[" * 65536
+        for _ in range(300 * 16):  # 300 MB, unless the client hangs up first
+            if stop.is_set():
+                return
+            w.write(block)
+    return script
 
 
 # -- fixtures ----------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ and, optionally:
     sparse = { "big.ttl" = 209715200 }  # sparse files made at run time (never committed)
     special = { "{root}/ontology/kg/x.ttl" = "fifo" }  # made after the pre-build: "fifo", "dir",
                                      # or "symlink:TARGET" (a FIFO or /dev/zero cannot be committed)
-    server = "500" | "hang" | "closed"  # an endpoint on 127.0.0.1; "{endpoint}" in args is its URL
+    server = "500" | "hang" | "closed" | "drip" | "flood"  # an endpoint on 127.0.0.1 ("{endpoint}")
     stdout_has = ["..."]   stdout_lacks = ["..."]
     changes = ["dist/report.txt"]    # files the run may create or change (fnmatch patterns)
     needs = ["java"]                 # skipped, saying so, when missing
@@ -54,7 +54,9 @@ import pytest
 from carnk_graph.cli import main
 
 from spine_helpers import MINIMAL, copy_project
-from stores import free_port, tiny_server
+from stores import drip, flood, free_port, scripted_server, tiny_server
+
+DRIP_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/sparql-results+json\r\nContent-Length: 400\r\n\r\n"
 
 try:
     import tomllib
@@ -84,9 +86,15 @@ def installed_command() -> str:
 @contextmanager
 def endpoint(kind: str) -> Iterator[str]:
     """A SPARQL endpoint URL on 127.0.0.1: "closed" (nothing listens), "500" (answers every
-    request with HTTP 500), "hang" (accepts, never answers)."""
+    request with HTTP 500), "hang" (accepts, never answers), "drip" (answers one byte every half
+    second), "flood" (a 300 MB answer)."""
     if kind == "closed":
         yield f"http://127.0.0.1:{free_port()}/sparql"
+        return
+    if kind in ("drip", "flood"):
+        script = drip(DRIP_HEAD + b" " * 400) if kind == "drip" else flood(declared=False)
+        with scripted_server(script) as url:
+            yield url
         return
     status = None if kind == "hang" else 500
     with tiny_server(status, "Internal Server Error: the store is broken today") as server:

@@ -8,13 +8,10 @@ local servers answer 500 or never answer.
 from __future__ import annotations
 
 import base64
-import http.server
 import re
 import signal
-import threading
 import time
 import urllib.parse
-from contextlib import contextmanager
 from collections import Counter
 from pathlib import Path
 
@@ -26,8 +23,8 @@ from carnk_graph.errors import RemoteStoreError
 from carnk_graph.namespaces import GRAPH_NAMES, GRAPHS, SKOLEM_BASE
 from carnk_graph.remote import SparqlClient, chunk, load, plan_load, read_release
 
-from stores import (FaultProxy, Store, _term, free_port, oxigraph_store, sparql_select,  # noqa: F401
-                    sparql_update, start_oxigraph, stop_pid, store, tiny_server, virtuoso_store)
+from stores import (FaultProxy, Store, _term, drip, flood, free_port, oxigraph_store, scripted_server,  # noqa: F401
+                    sparql_select, sparql_update, start_oxigraph, stop_pid, store, tiny_server, virtuoso_store)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PREFIX = "https://example.org/carnk-test/"
@@ -596,48 +593,6 @@ def _one_line_error_text(err: str) -> str:
 
 # -- wall-clock timeouts and bounded answers (issue 17.12) ------------------------------------------
 
-@contextmanager
-def scripted_server(script):
-    """An HTTP endpoint on 127.0.0.1 whose every answer is written by `script(wfile, stop)` byte by byte."""
-    stop = threading.Event()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def log_message(self, *a):
-            pass
-
-        def do_POST(self):
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            try:
-                script(self.wfile, stop)
-            except OSError:  # the client gave up: what the test wants
-                pass
-
-        do_GET = do_POST
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/sparql"
-    finally:
-        stop.set()
-        server.shutdown()
-        server.server_close()
-
-
-def drip(raw: bytes, head: bytes = b""):
-    """Send `head` at once, then `raw` one byte every half second (never tripping a per-read timeout)."""
-    def script(w, stop):
-        w.write(head)
-        w.flush()
-        for i in range(len(raw)):
-            if stop.wait(0.5):
-                return
-            w.write(raw[i:i + 1])
-            w.flush()
-    return script
-
-
 HEADERS = b"HTTP/1.1 200 OK\r\nContent-Type: application/sparql-results+json\r\nContent-Length: 400\r\n\r\n"
 
 
@@ -653,23 +608,11 @@ def test_a_server_dripping_bytes_cannot_hold_a_load_past_its_timeout(where, scri
     assert elapsed < 2 * 2 + 3, f"a 2 s load took {elapsed:.1f} s"  # the load, then its cleanup budget at most
 
 
-def _flood(declared: bool):
-    def script(w, stop):
-        length = f"Content-Length: {300 * 1024 * 1024}\r\n" if declared else "Connection: close\r\n"
-        w.write(f"HTTP/1.1 200 OK\r\nContent-Type: application/sparql-results+json\r\n{length}\r\n".encode())
-        block = b"[" * 65536
-        for _ in range(300 * 16):  # 300 MB, unless the client hangs up first
-            if stop.is_set():
-                return
-            w.write(block)
-    return script
-
-
 @pytest.mark.parametrize("declared", [True, False], ids=["content-length", "no-length"])
 def test_a_300_mb_answer_is_refused_not_read_whole(where, declared, capsys):
     import tracemalloc
 
-    with scripted_server(_flood(declared)) as url:
+    with scripted_server(flood(declared)) as url:
         tracemalloc.start()
         try:
             code = main(["load", *where, "--endpoint", url, "--timeout", "60"])

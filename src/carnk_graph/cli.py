@@ -172,15 +172,13 @@ def cmd_load(args) -> int:
     from .build import ensure_built
     from .remote import SparqlClient, load, plan_load, read_release
 
+    # the URLs are checked (credentials inside them refused) before anything is built or sent
+    client = SparqlClient(args.endpoint, args.update, args.gsp, user=args.user,
+                          password=_store_password(args), auth=args.auth, timeout=args.timeout)
     release = ensure_built(args.root, args.dist, progress=_progress(args))
     names = None if not args.graph or "all" in args.graph else args.graph
     plan = plan_load(read_release(release.dist), names, prefix=args.graph_prefix,
                      method="gsp" if args.gsp else "update")
-    if args.timeout <= 0:
-        raise BadInputError("--timeout must be a positive number of seconds")
-    client = SparqlClient(args.endpoint, args.update, args.gsp, user=args.user,
-                          password=_store_password(args), auth=args.auth,
-                          timeout=args.timeout)  # checks the URLs, also for --dry-run
     if args.dry_run:
         for line in plan.describe():
             print(line)
