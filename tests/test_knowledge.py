@@ -25,6 +25,18 @@ ONTOLOGY = kh.ONTOLOGY_IRI
 VERIFIED_DOIS = {"10.1056/NEJMoa1910607"}
 VERIFIED_PMIDS = {"32023374"}
 VERIFIED_NCTS = {"NCT03056339"}
+
+
+def _verified_literature(kind: str) -> set[str]:
+    """Identifiers of tests/data/verified-literature.tsv (the landscape's sources), one kind."""
+    rows = [ln.split("\t") for ln in (kh.DATA / "verified-literature.tsv").read_text(encoding="utf-8").splitlines()
+            if ln.strip() and not ln.startswith("#")]
+    return {r[1] for r in rows[1:] if r[0] == kind}
+
+
+VERIFIED_DOIS |= _verified_literature("doi")
+VERIFIED_PMIDS |= _verified_literature("pmid")
+VERIFIED_NCTS |= _verified_literature("nct")
 #: The PMID a stray citation gives for the same DOI: wrong, and never to be written anywhere.
 STRAY_PMID = "32433173"
 

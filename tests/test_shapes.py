@@ -200,6 +200,21 @@ def test_the_shipped_graph_has_no_violation(shipped_results):
     assert violations == []
 
 
+#: Warnings a landscape node may raise when its own comment says why (issue 13): a construct known only
+#: by its target ("... not recorded"), a product whose sources do not name its cell source.
+DOCUMENTED_GAPS = {
+    "CARConstructShape-transmembraneDomain": "not recorded",
+    "CARConstructShape-signallingDomain": "not recorded",
+    "CellTherapyProductShape-cellSource": "so none is recorded",
+}
+
+
+def documented_gap(shape: str, focus: str) -> bool:
+    says = DOCUMENTED_GAPS.get(shape)
+    comments = kh.kg_graph().objects(URIRef(kh.KG + focus), RDFS.comment)
+    return says is not None and any(says in str(c) for c in comments)
+
+
 def test_the_shipped_graph_raises_only_the_known_warnings(shipped_results):
     warnings = {(local(r["shape"]), str(r["focus"])[len(kh.KG):]) for r in shipped_results if r["severity"] != SH.Violation}
-    assert warnings == KNOWN_WARNINGS
+    assert {w for w in warnings if not documented_gap(*w)} == KNOWN_WARNINGS
