@@ -689,3 +689,35 @@ def test_print_binds_the_parameters_given(capsys):
 def test_print_refuses_what_query_refuses(capsys, tmp_path, fixture_project):
     code, out, err = run_cli(capsys, *fx(fixture_project, "query", adhoc(tmp_path, REFUSED["service"]), "--print"))
     assert code == 4 and out == ""
+
+
+# -- the deadline holds for the whole operation ----------------------------------------------------------
+
+CATASTROPHIC_REGEX = ('SELECT ?v WHERE { BIND("' + "a" * 60 + 'b" AS ?v) FILTER(REGEX(?v, "^(a+)+$")) }')
+VALUES_PRODUCT = ("SELECT (COUNT(*) AS ?n) WHERE { " + " ".join(
+    f"VALUES ?{v} {{ {' '.join(str(i) for i in range(200))} }}" for v in "abcde") + " }")
+
+
+@pytest.mark.parametrize("engine, text", [("rdflib", CATASTROPHIC_REGEX), ("oxigraph", VALUES_PRODUCT),
+                                          ("rdflib", VALUES_PRODUCT)])
+def test_timeout_is_wall_clock_for_the_whole_query(tmp_path, fixture_project, engine, text):
+    """A catastrophic REGEX keeps the GIL inside Python's `re`, and a product of VALUES blocks never
+    reaches a row: both still end at the deadline, with exit 5."""
+    path = adhoc(tmp_path, text)
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "carnk_graph", *fx(fixture_project, "query", path, "--engine", engine,
+                                                                    "--timeout", "2")],
+                          capture_output=True, text=True, timeout=120)
+    took = time.monotonic() - started
+    assert proc.returncode == 5, proc.stderr
+    assert "stopped after 2 s" in proc.stderr and proc.stdout == ""
+    assert took < 15, f"--timeout 2 took {took:.1f} s"
+
+
+def test_an_isolated_rdflib_query_answers_like_the_in_process_one(capsys, tmp_path, fixture_project):
+    """The command line runs rdflib in a child process; the answer that comes back is the same."""
+    from carnk_graph import api
+
+    path = adhoc(tmp_path, "SELECT ?c ?l WHERE { ?c a <https://w3id.org/carnk/NKCell> ; <http://www.w3.org/2000/01/rdf-schema#label> ?l }")
+    kw = dict(engine="rdflib", root=fixture_project, dist=fixture_project / "dist")
+    assert api.answer(path, isolate=True, **kw).result == api.answer(path, isolate=False, **kw).result

@@ -137,11 +137,13 @@ def _saved(name: str, root: str | Path | None) -> "SavedQuery":
 
 
 def answer(name: str, params: Iterable[str] = (), *, engine: str = "oxigraph", timeout: float | None = None,
-           root: str | Path | None = None, dist: str | Path | None = None, progress=None) -> Answer:
+           root: str | Path | None = None, dist: str | Path | None = None, progress=None,
+           isolate: bool = False) -> Answer:
     """Resolve, check, build if the sources changed, open the engine, run: the query path's core.
 
     `params` are `KEY=VALUE` texts as on the command line. `timeout` (seconds,
-    default 60) is wall-clock from here to the last row, opening the store included.
+    default 60) is wall-clock from here to the last row, opening the store included;
+    `isolate=True` (the command line) holds it even for rdflib's REGEX, in a child process.
     """
     from .engines import open_engine
     from .queries import execute
@@ -153,7 +155,7 @@ def answer(name: str, params: Iterable[str] = (), *, engine: str = "oxigraph", t
     from .build import ensure_built
 
     eng = open_engine(engine, ensure_built(root, dist, progress=progress).dist)
-    return Answer(saved, execute(saved, eng, list(params), limit, started=started), eng)
+    return Answer(saved, execute(saved, eng, list(params), limit, started=started, isolate=isolate), eng)
 
 
 def query_text(name: str, params: Iterable[str] = (), *, root: str | Path | None = None,

@@ -130,7 +130,7 @@ def cmd_query(args) -> int:
     from .formats import render
 
     done = api.answer(args.name, args.param, engine=args.engine, timeout=args.timeout, root=args.root,
-                      dist=args.dist, progress=_progress(args))
+                      dist=args.dist, progress=_progress(args), isolate=True)
     labels = done.labels() if args.format == "table" else None
     _write(render(done.result, args.format, labels))
     return 0

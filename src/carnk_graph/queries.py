@@ -8,6 +8,7 @@ job (api.py), not this module's.
 """
 from __future__ import annotations
 
+import threading
 from typing import Sequence
 
 from .catalogue import SavedQuery
@@ -15,23 +16,30 @@ from .errors import BadInputError
 from .params import bind_params
 from .results import Result, Term
 from .sparql import check_read_only, has_order_by
-from .timeout import DEFAULT_TIMEOUT, check_timeout, run_with_timeout
+from .timeout import DEFAULT_TIMEOUT, check_timeout, run_isolated, run_with_timeout
 
 
 def execute(query: SavedQuery, engine, params: Sequence[str] = (), timeout: float = DEFAULT_TIMEOUT,
-            *, started: float | None = None) -> Result:
+            *, started: float | None = None, isolate: bool = False) -> Result:
     """Check, bind and run one query on an engine; rows in a stable order.
 
     The read-only check runs on the text before any parser sees it; the engine
     parses and evaluates inside one deadline of `timeout` seconds counted from
     `started` (default: now), so time already spent opening the store counts.
+    `isolate` runs the rdflib engine in a child process that is killed at the
+    deadline (the command line's choice; a notebook keeps its one process).
     """
     timeout = check_timeout(timeout)
     check_read_only(query.text, query.path)
     bindings = bind_params(query, params)
     check_known_iris(engine, bindings)
-    result = run_with_timeout(lambda cancel: engine.run(query.text, bindings, cancel, query.path),
-                              timeout, f"query {query.name}", started)
+    what = f"query {query.name}"
+    if isolate and engine.name == "rdflib":
+        result = run_isolated(lambda: engine.run(query.text, bindings, threading.Event(), query.path),
+                              timeout, what, started)
+    else:
+        result = run_with_timeout(lambda cancel: engine.run(query.text, bindings, cancel, query.path),
+                                  timeout, what, started)
     if not has_order_by(query.text) or result.triples is not None:
         result.sort()
     result.relabel_blank_nodes()

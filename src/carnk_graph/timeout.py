@@ -7,16 +7,19 @@ stops at its next row (the event) or its next Python bytecode (an asynchronous
 exception, which is what stops rdflib); a Rust step already running finishes
 in the background of a daemon thread, and the CLI process exits without
 waiting for it. rdflib's REGEX runs Python's `re` in C, which no bytecode
-boundary interrupts: the caller still returns at the deadline, and the CLI
-exits (os._exit) without waiting for the worker.
+boundary interrupts and which never releases the GIL, so a thread cannot even
+notice its deadline: `run_isolated` runs such work in a forked child process
+instead and kills it at the deadline (the command line does this for rdflib).
 """
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import threading
 from typing import Callable, TypeVar
 
-from .errors import BadInputError, QueryTimeoutError
+from .errors import BadInputError, CarnkError, QueryTimeoutError
 
 T = TypeVar("T")
 DEFAULT_TIMEOUT = 60.0
@@ -58,8 +61,7 @@ def run_with_timeout(work: Callable[[threading.Event], T], timeout: float, what:
     if worker.is_alive():
         cancel.set()
         _interrupt(worker)
-        raise QueryTimeoutError(f"{what}: stopped after {timeout:g} s (--timeout {timeout:g}); "
-                                "narrow the query or raise --timeout")
+        raise _timed_out(what, timeout)
     if "error" in box:
         raise box["error"]
     return box["result"]
@@ -71,3 +73,67 @@ def _interrupt(thread: threading.Thread) -> None:
 
     if thread.ident is not None:
         ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(Cancelled))
+
+
+def _timed_out(what: str, timeout: float) -> QueryTimeoutError:
+    return QueryTimeoutError(f"{what}: stopped after {timeout:g} s (--timeout {timeout:g}); "
+                             "narrow the query or raise --timeout")
+
+
+def run_isolated(work: Callable[[], T], timeout: float, what: str, started: float | None = None) -> T:
+    """Run `work` in a forked child process and kill it at the deadline: the limit holds even for
+    code that keeps the GIL (Python's `re` inside rdflib's REGEX). The answer comes back pickled
+    through a pipe; a CarnkError in the child is raised here with its message and exit code.
+    Where there is no fork (Windows), a worker thread does what it can.
+    """
+    import pickle
+    import select
+    import signal
+    import time
+
+    timeout = check_timeout(timeout)
+    if not hasattr(os, "fork"):
+        return run_with_timeout(lambda _cancel: work(), timeout, what, started)
+    deadline = (time.monotonic() if started is None else started) + timeout
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: compute, send, and leave without running the parent's exit handlers
+        code = 0
+        try:
+            os.close(read_end)
+            try:
+                payload = ("ok", work())
+            except CarnkError as e:
+                payload = ("error", type(e), str(e))
+            except BaseException as e:  # a bug: reported by the parent as one
+                payload = ("bug", type(e).__name__, " ".join(str(e).split()))
+            with os.fdopen(write_end, "wb") as out:
+                out.write(pickle.dumps(payload))
+        except BaseException:
+            code = 70
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    chunks: list[bytes] = []
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([read_end], [], [], left)[0]:
+                os.kill(pid, signal.SIGKILL)
+                raise _timed_out(what, timeout)
+            chunk = os.read(read_end, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(read_end)
+        with contextlib.suppress(ChildProcessError, InterruptedError):
+            os.waitpid(pid, 0)
+    if not chunks:
+        raise RuntimeError(f"{what}: the query process ended without an answer")
+    payload = pickle.loads(b"".join(chunks))
+    if payload[0] == "ok":
+        return payload[1]
+    if payload[0] == "error":
+        raise payload[1](payload[2])
+    raise RuntimeError(f"{payload[1]}: {payload[2]}")
