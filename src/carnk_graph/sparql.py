@@ -35,25 +35,118 @@ MAX_QUERY_CHARS = 1 << 20
 #: pyoxigraph's crashes the process (exit 139) near 5,000 brackets; saved queries stay below 10.
 MAX_NESTING = 24
 
-# -- SPARQL 1.1 terminals (section 19.8), as regular-expression character classes ----------------------
+# -- SPARQL 1.1 terminals (section 19.8) ----------------------------------------------------------------
+# Names (prefixed names, variables, blank-node labels) are scanned by the small functions below: one
+# regular expression with these Unicode classes costs ~60 ms to compile, on every cold query.
 
-_PN_CHARS_BASE = ("A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u02FF\u0370-\u037D\u037F-\u1FFF\u200C-\u200D"
-                  "\u2070-\u218F\u2C00-\u2FEF\u3001-\uD7FF\uF900-\uFDCF\uFDF0-\uFFFD\U00010000-\U000EFFFF")
-_PN_CHARS_U = _PN_CHARS_BASE + "_"
-_PN_CHARS = _PN_CHARS_U + r"\-0-9\u00B7\u0300-\u036F\u203F-\u2040"
-_PLX = r"%[0-9A-Fa-f]{2}|\\[_~.\-!$&'()*+,;=/?#@%]"
-_PN_PREFIX = f"[{_PN_CHARS_BASE}](?:[{_PN_CHARS}.]*[{_PN_CHARS}])?"
-_PN_LOCAL = (f"(?:[{_PN_CHARS_U}:0-9]|{_PLX})"
-             f"(?:(?:[{_PN_CHARS}.:]|{_PLX})*(?:[{_PN_CHARS}:]|{_PLX}))?")
-_VARNAME = f"[{_PN_CHARS_U}0-9][{_PN_CHARS_U}0-9\u00B7\u0300-\u036F\u203F-\u2040]*"
+_BASE_RANGES = ((0xC0, 0xD6), (0xD8, 0xF6), (0xF8, 0x2FF), (0x370, 0x37D), (0x37F, 0x1FFF), (0x200C, 0x200D),
+                (0x2070, 0x218F), (0x2C00, 0x2FEF), (0x3001, 0xD7FF), (0xF900, 0xFDCF), (0xFDF0, 0xFFFD),
+                (0x10000, 0xEFFFF))
+_LOCAL_ESCAPES = frozenset("_~.-!$&'()*+,;=/?#@%")
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def _is_base(c: str) -> bool:
+    """PN_CHARS_BASE."""
+    if c < "\x80":
+        return ("A" <= c <= "Z") or ("a" <= c <= "z")
+    o = ord(c)
+    return any(lo <= o <= hi for lo, hi in _BASE_RANGES)
+
+
+def _is_u(c: str) -> bool:
+    """PN_CHARS_U."""
+    return c == "_" or _is_base(c)
+
+
+def _is_extra(c: str) -> bool:
+    """What PN_CHARS and VARNAME allow after the first character: digits, U+00B7, combining marks, ties."""
+    return ("0" <= c <= "9") or c == "\u00b7" or "\u0300" <= c <= "\u036f" or "\u203f" <= c <= "\u2040"
+
+
+def _is_chars(c: str) -> bool:
+    """PN_CHARS."""
+    return c == "-" or _is_extra(c) or _is_u(c)
+
+
+def _plx(text: str, i: int) -> int:
+    """Length of the PLX (%HH, or a local-name escape such as \\#) at i; 0 when there is none."""
+    c = text[i]
+    if c == "%":
+        return 3 if i + 2 < len(text) and text[i + 1] in _HEX and text[i + 2] in _HEX else 0
+    if c == "\\":
+        return 2 if i + 1 < len(text) and text[i + 1] in _LOCAL_ESCAPES else 0
+    return 0
+
+
+def _dotted(text: str, i: int, inner) -> int:
+    """End of a run of `inner` characters and dots from i that does not end in a dot."""
+    end = j = i
+    n = len(text)
+    while j < n and (text[j] == "." or inner(text[j])):
+        j += 1
+        if text[j - 1] != ".":
+            end = j
+    return end
+
+
+def _pname_end(text: str, i: int) -> int:
+    """End of the PNAME_NS or PNAME_LN starting at i, or -1 when there is none."""
+    n = len(text)
+    j = i
+    if text[i] != ":":
+        if not _is_base(text[i]):
+            return -1
+        j = _dotted(text, i + 1, _is_chars)
+        if j >= n or text[j] != ":":
+            return -1
+    j += 1  # the colon
+    if j >= n:
+        return j
+    # PN_LOCAL ::= (PN_CHARS_U | ':' | [0-9] | PLX) ((PN_CHARS | '.' | ':' | PLX)* (PN_CHARS | ':' | PLX))?
+    c = text[j]
+    step = _plx(text, j) or (1 if _is_u(c) or c == ":" or "0" <= c <= "9" else 0)
+    if step == 0:
+        return j
+    end = j = j + step
+    while j < n:
+        c = text[j]
+        step = _plx(text, j) or (1 if c == "." or c == ":" or _is_chars(c) else 0)
+        if step == 0:
+            break
+        j += step
+        if c != ".":
+            end = j
+    return end
+
+
+def _varname_end(text: str, i: int) -> int:
+    """End of the VARNAME starting at i (i itself when there is none)."""
+    n = len(text)
+    if i >= n or not (_is_u(text[i]) or "0" <= text[i] <= "9"):
+        return i
+    j = i + 1
+    while j < n and (_is_u(text[j]) or _is_extra(text[j])):
+        j += 1
+    return j
+
+
+def _bnode_end(text: str, i: int) -> int:
+    """End of the BLANK_NODE_LABEL `_:...` starting at i, or -1."""
+    j = i + 2
+    if j >= len(text) or not (_is_u(text[j]) or "0" <= text[j] <= "9"):
+        return -1
+    return _dotted(text, j + 1, _is_chars)
+
+
 _ECHAR = r"""\\[tbnrf"'\\]"""
 _UCHAR = r"\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8}"
 _EXPONENT = r"[eE][+-]?[0-9]+"
 
 
 def _token_pattern(uchar: bool) -> re.Pattern:
-    """The scanner; `uchar` lets \\u escapes stand inside strings and IRIs (pyoxigraph's reading of
-    the unexpanded text); without it the text is taken as already expanded (rdflib's reading)."""
+    """Every token but names; `uchar` lets \\u escapes stand inside strings and IRIs (pyoxigraph's
+    reading of the unexpanded text); without it the text is taken as already expanded (rdflib's)."""
     esc = f"{_ECHAR}|{_UCHAR}" if uchar else _ECHAR
     iri_char = r'[^<>"{}|^`\\\x00-\x20]' + (f"|{_UCHAR}" if uchar else "")
     return re.compile(rf"""
@@ -64,9 +157,6 @@ def _token_pattern(uchar: bool) -> re.Pattern:
                      |'(?:[^'\\\n\r]|{esc})*'
                      |"(?:[^"\\\n\r]|{esc})*")
         | (?P<iri><(?:{iri_char})*>)
-        | (?P<pname>(?:{_PN_PREFIX})?:(?:{_PN_LOCAL})?)
-        | (?P<bnode>_:[{_PN_CHARS_U}0-9](?:[{_PN_CHARS}.]*[{_PN_CHARS}])?)
-        | (?P<var>[?$]{_VARNAME})
         | (?P<langtag>@[a-zA-Z]+(?:-[a-zA-Z0-9]+)*)
         | (?P<number>[0-9]+\.[0-9]*{_EXPONENT}|\.[0-9]+{_EXPONENT}|[0-9]+{_EXPONENT}|[0-9]*\.[0-9]+|[0-9]+)
         | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
@@ -74,14 +164,19 @@ def _token_pattern(uchar: bool) -> re.Pattern:
     """, re.VERBOSE)
 
 
-_TOKEN_EXPANDED = _token_pattern(uchar=False)
-_PREFIX_NAME = re.compile(f"(?:{_PN_PREFIX})?")
+_patterns: dict[bool, re.Pattern] = {}
+
+
+def _pattern(uchar: bool) -> re.Pattern:
+    """The token pattern, compiled on first use (the expanded reading is needed only with \\u escapes)."""
+    if uchar not in _patterns:
+        _patterns[uchar] = _token_pattern(uchar)
+    return _patterns[uchar]
 
 
 def is_prefix_name(text: str) -> bool:
     """True when `text` is a PN_PREFIX of SPARQL 1.1 (or empty: the default prefix)."""
-    return _PREFIX_NAME.fullmatch(text) is not None
-_TOKEN_RAW = _token_pattern(uchar=True)
+    return text == "" or (_is_base(text[0]) and _dotted(text, 1, _is_chars) == len(text))
 
 
 class Token(NamedTuple):
@@ -98,36 +193,47 @@ def position(text: str, offset: int) -> tuple[int, int]:
     return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
-def _scan(text: str, pattern: re.Pattern, path: Path | str, source: str) -> list[Token]:
+def _scan(text: str, uchar: bool, path: Path | str, source: str) -> list[Token]:
     if len(text) > MAX_QUERY_CHARS:
         raise BadInputError(f"SPARQL text of {len(text):,} characters is over the limit of "
                             f"{MAX_QUERY_CHARS:,}: refused before parsing", path=path)
-    tokens: list[Token] = []
+    match = _pattern(uchar).match
+    found: list[Token] = []
     depth = 0
     at = 0
     end = len(text)
-    match = pattern.match
     while at < end:
-        m = match(text, at)
-        if m is None:
-            line, col = position(source, at if source is text else min(at, len(source)))
-            raise BadInputError(f"cannot read the SPARQL text at {text[at:at + 12]!r} (not a SPARQL 1.1 "
-                                "token; the safety check refuses what it cannot read)",
-                                path=path, line=line, column=col)
-        kind = m.lastgroup or "punct"
+        c = text[at]
+        kind, stop = "", -1
+        if c == "?" or c == "$":
+            stop = _varname_end(text, at + 1)
+            kind, stop = ("var", stop) if stop > at + 1 else ("", -1)
+        elif c == "_" and text[at + 1:at + 2] == ":":
+            kind, stop = "bnode", _bnode_end(text, at)
+        elif c == ":" or _is_base(c):
+            kind, stop = "pname", _pname_end(text, at)
+        if stop < 0:
+            m = match(text, at)
+            if m is None:
+                line, col = position(source, min(at, len(source)))
+                raise BadInputError(f"cannot read the SPARQL text at {text[at:at + 12]!r} (not a SPARQL 1.1 "
+                                    "token; the safety check refuses what it cannot read)",
+                                    path=path, line=line, column=col)
+            kind, stop = m.lastgroup or "punct", m.end()
         if kind != "ws" and kind != "comment":
-            t = m.group()
-            if t in "([{" and kind == "punct":
-                depth += 1
-                if depth > MAX_NESTING:
-                    line, col = position(source, at if source is text else min(at, len(source)))
-                    raise BadInputError(f"SPARQL nested more than {MAX_NESTING} brackets deep: refused "
-                                        "before parsing", path=path, line=line, column=col)
-            elif t in ")]}" and kind == "punct":
-                depth -= 1
-            tokens.append(Token(kind, t, at))
-        at = m.end()
-    return tokens
+            t = text[at:stop]
+            if kind == "punct":
+                if t in "([{":
+                    depth += 1
+                    if depth > MAX_NESTING:
+                        line, col = position(source, min(at, len(source)))
+                        raise BadInputError(f"SPARQL nested more than {MAX_NESTING} brackets deep: refused "
+                                            "before parsing", path=path, line=line, column=col)
+                elif t in ")]}":
+                    depth -= 1
+            found.append(Token(kind, t, at))
+        at = stop
+    return found
 
 
 def tokens(text: str, path: Path | str = "<query>") -> list[Token]:
@@ -136,7 +242,7 @@ def tokens(text: str, path: Path | str = "<query>") -> list[Token]:
     Raises BadInputError for text that is not made of SPARQL 1.1 tokens, is too
     long or nests too deep: limits that hold before any parser sees the text.
     """
-    return _scan(text, _TOKEN_RAW, path, text)
+    return _scan(text, True, path, text)
 
 
 _UNICODE_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})")
@@ -205,7 +311,7 @@ def find_refusal(text: str, path: Path | str = "<query>") -> Refusal | None:
     Raises BadInputError when either reading is not SPARQL 1.1 tokens, too long or too deep.
     """
     expanded = expand_escapes(text)
-    readings = [(expanded, lambda: _scan(expanded, _TOKEN_EXPANDED, path, text))]
+    readings = [(expanded, lambda: _scan(expanded, False, path, text))]
     if expanded != text:
         readings.append((text, lambda: tokens(text, path)))
     unreadable: BadInputError | None = None
