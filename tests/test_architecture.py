@@ -82,3 +82,25 @@ def test_the_command_line_runs_queries_only_through_the_api(module):
     """cli.py parses and prints; what a query does is decided in api.py."""
     deps = imports_of(module)
     assert not deps & {"queries", "engines", "params", "timeout", "sparql"}, deps
+
+
+def test_only_namespaces_py_spells_out_an_iri_of_the_project_or_its_vocabularies():
+    """Every IRI base (ours and rdf/rdfs/owl/xsd/sh/...) lives in namespaces.py; code outside it (docstrings
+    aside) builds IRIs from PREFIXES, so changing a base there changes it everywhere."""
+    from carnk_graph.namespaces import BASE, PREFIXES
+
+    bases = set(PREFIXES.values()) | {BASE}
+    found = []
+    for module in MODULES:
+        if module == "namespaces":
+            continue
+        tree = ast.parse((PACKAGE / f"{module}.py").read_text(encoding="utf-8"))
+        docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                      if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                      and node.body and isinstance(node.body[0], ast.Expr)
+                      and isinstance(node.body[0].value, ast.Constant)}
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+                    and any(b in node.value for b in bases)):
+                found.append(f"{module}.py:{node.lineno}: {node.value[:60]!r}")
+    assert not found, "\n".join(found)

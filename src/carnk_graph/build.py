@@ -16,7 +16,7 @@ from typing import Callable
 from . import __version__
 from .errors import NotConformingError
 from .layout import MAPPINGS, REPORT_TTL, REPORT_TXT, STAMP, STORE_DIR, Release, source_stats
-from .namespaces import GRAPH_NAMES
+from .namespaces import GRAPH_NAMES, PREFIXES
 from .sources import ProjectPaths, find_project, hash_files
 
 
@@ -195,7 +195,7 @@ def build(root: str | Path | None = None, dist: str | Path | None = None, *, rea
     counts = result.counts()
     summary.violations, summary.warnings = counts["Violation"], counts["Warning"]
     from rdflib import RDF, URIRef
-    sh = "http://www.w3.org/ns/shacl#"
+    sh = PREFIXES["sh"]
     summary.shapes = len({s for t in ("NodeShape", "PropertyShape")
                           for s in src.shapes.subjects(RDF.type, URIRef(sh + t))})
     lap("validate")

@@ -14,6 +14,7 @@ from typing import Sequence
 from . import __version__
 from .cli_help import OneLineParser, describe, positive_seconds
 from .errors import BadInputError, CarnkError, exit_code_for
+from .namespaces import GRAPH_BASE
 
 PROG = "carnk-graph"
 GRAPH_CHOICES = ("ontology", "kg", "inferred", "all")
@@ -304,7 +305,7 @@ def make_parser() -> argparse.ArgumentParser:
     ld.add_argument("--gsp", metavar="URL", help="SPARQL 1.1 Graph Store Protocol endpoint: upload through it "
                     "(bigger chunks; far faster on Virtuoso, e.g. http://HOST:8890/sparql-graph-crud)")
     ld.add_argument("--graph", choices=GRAPH_CHOICES, action="append", help="graph(s) to load (default: all)")
-    ld.add_argument("--graph-prefix", metavar="IRI", help="put the graphs under this IRI prefix instead of https://w3id.org/carnk/graph/")
+    ld.add_argument("--graph-prefix", metavar="IRI", help=f"put the graphs under this IRI prefix instead of {GRAPH_BASE}")
     ld.add_argument("--user", help="store user name (then the password comes from --password, "
                     "$CARNK_STORE_PASSWORD or the terminal)")
     ld.add_argument("--password", help="store password (default: $CARNK_STORE_PASSWORD, else asked on a terminal)")
@@ -355,8 +356,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         _err(f"error: no command given (see `{PROG} --help`)")
         return 2
-    import logging
-    logging.basicConfig(level=logging.DEBUG if args.debug else logging.ERROR, format="%(name)s: %(message)s")
+    if args.debug or not (args.command == "query" and getattr(args, "engine", None) == "oxigraph"):
+        # libraries (rdflib, pyshacl) log warnings that would break the one-line contract; the embedded
+        # store's query path loads none of them, so a cold query does not pay for logging
+        import logging
+        logging.basicConfig(level=logging.DEBUG if args.debug else logging.ERROR, format="%(name)s: %(message)s")
     from .safety import guard_for
     try:
         with guard_for(args):  # no network unless --allow-network (load: its endpoint; serve: loopback)

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator
 
 from .errors import BadInputError, ReasonerError
+from .namespaces import GRAPH_BASE, PREFIXES
 
 if TYPE_CHECKING:
     from rdflib import Graph, URIRef
@@ -53,13 +54,12 @@ DEFAULT_JAVA_MEMORY_MB = 1024
 JVM_OPTIONS = ("-XX:-UsePerfData", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
 
 #: The IRI under which owlready2 holds the input while reasoning (never written out).
-_INPUT_IRI = "https://w3id.org/carnk/graph/reasoner-input"
+_INPUT_IRI = GRAPH_BASE + "reasoner-input"
 #: Where owlready2 puts what HermiT concludes (owlready2's own, misspelt, constant).
 _INFERENCES_IRI = "http://inferrences/"
 
-_W3C = ("http://www.w3.org/1999/02/22-rdf-syntax-ns#", "http://www.w3.org/2000/01/rdf-schema#",
-        "http://www.w3.org/2002/07/owl#", "http://www.w3.org/2001/XMLSchema#")
-_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+_W3C = (PREFIXES["rdf"], PREFIXES["rdfs"], PREFIXES["owl"], PREFIXES["xsd"])
+_LABEL = PREFIXES["rdfs"] + "label"
 _MAX_CLASHES = 5
 
 # owlready2's Java settings and tempfile.tempdir are process globals; one reasoning run at a time.
@@ -375,8 +375,8 @@ def _disjoint_superclasses(closure: "Graph") -> Iterator[str]:
 
 # -- literal values against datatype ranges --------------------------------------------------------
 
-_XSD = "http://www.w3.org/2001/XMLSchema#"
-_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+_XSD = PREFIXES["xsd"]
+_LANGSTRING = PREFIXES["rdf"] + "langString"
 #: Each XSD datatype's base type, enough to accept a value of a derived type (an
 #: xsd:int value for an xsd:integer range, a language-tagged string for rdf:PlainLiteral).
 _XSD_BASE = {
@@ -388,8 +388,8 @@ _XSD_BASE = {
     "language": "token", "Name": "token", "NMTOKEN": "token", "NCName": "Name",
     "dateTimeStamp": "dateTime",
 }
-_ANY_LITERAL = {"http://www.w3.org/2000/01/rdf-schema#Literal",
-                "http://www.w3.org/1999/02/22-rdf-syntax-ns#PlainLiteral"}
+_PLAIN_LITERAL = PREFIXES["rdf"] + "PlainLiteral"
+_ANY_LITERAL = {PREFIXES["rdfs"] + "Literal", _PLAIN_LITERAL}
 
 
 def _datatype_of(lit) -> str:
@@ -400,7 +400,7 @@ def _datatype_of(lit) -> str:
 
 def _fits(datatype: str, range_: str) -> bool:
     """Whether a literal of `datatype` lies in the value space of `range_` (XSD derivation only)."""
-    if range_ == "http://www.w3.org/1999/02/22-rdf-syntax-ns#PlainLiteral":
+    if range_ == _PLAIN_LITERAL:
         return datatype in (_LANGSTRING, _XSD + "string")
     if range_ in _ANY_LITERAL or datatype == range_:
         return True

@@ -18,13 +18,13 @@ guard closes: a swallowed refusal still ends the command with exit 4.
 """
 from __future__ import annotations
 
-import socket
+# socket and urllib.parse are imported where used: a cold `query` installs the guard but opens no socket.
+
 import sys
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import ContextManager, Iterable, Iterator
-from urllib.parse import urlsplit
 
 from .errors import RefusedError
 
@@ -74,6 +74,8 @@ def _target(event: str, args: tuple) -> tuple[str | None, str]:
     if event in ("socket.connect", "socket.sendto", "socket.sendmsg"):
         sock, address = args[0], args[-1]
         family = getattr(sock, "family", None)
+        import socket  # a socket exists, so the module is loaded: this costs a dict lookup
+
         if family is not None and family not in (socket.AF_INET, socket.AF_INET6):
             return None, ""  # a Unix socket or netlink: local IPC, not the network
         if isinstance(address, tuple) and address:
@@ -81,6 +83,8 @@ def _target(event: str, args: tuple) -> tuple[str | None, str]:
         return None, ""
     if event == "urllib.Request":  # file: and data: URLs too: a document must not read local files
         url = str(args[0])
+        from urllib.parse import urlsplit
+
         return urlsplit(url).hostname or "", url
     if event == "http.client.connect":
         return str(args[1]), f"{args[1]}:{args[2]}"
@@ -156,6 +160,8 @@ def resolve_hosts(hosts: Iterable[str]) -> frozenset[str]:
         h = h.strip("[]").lower()
         out.add(h)
         try:
+            import socket
+
             for info in socket.getaddrinfo(h, None):
                 out.add(str(info[4][0]).lower())
         except (OSError, UnicodeError):
@@ -195,6 +201,8 @@ def hosts_of(urls: Iterable[str | None]) -> frozenset[str]:
     out = set()
     for u in urls:
         if u:
+            from urllib.parse import urlsplit
+
             host = urlsplit(u).hostname
             if host:
                 out.add(host.lower())

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from .errors import BadInputError, RefusedError
 from .limits import DEFAULT_MAX_INPUT_MB, max_input_bytes  # noqa: F401  (re-exported: sources.max_input_bytes)
-from .namespaces import CARNK, GRAPH_BASE, KG, ONTOLOGY_IRI, SHAPES, SKOLEM_BASE
+from .namespaces import CARNK, GRAPH_BASE, KG, ONTOLOGY_IRI, PREFIXES, SHAPES, SKOLEM_BASE
 
 _NOT_TERMS = (KG, SHAPES, GRAPH_BASE, SKOLEM_BASE, ONTOLOGY_IRI + "/")
 
@@ -323,8 +323,8 @@ def _line_of(data: bytes, needle: str) -> int | None:
     return data[:i].count(b"\n") + 1 if i >= 0 else None
 
 
-XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
-RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+XSD_STRING = PREFIXES["xsd"] + "string"
+RDF_LANGSTRING = PREFIXES["rdf"] + "langString"
 
 
 def ox_to_rdflib(term):
@@ -411,8 +411,8 @@ def parse_graph(path: str | Path, fmt: str | None = None, into: "Graph | None" =
     return g
 
 
-OWL_IMPORTS = "http://www.w3.org/2002/07/owl#imports"
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+OWL_IMPORTS = PREFIXES["owl"] + "imports"
+RDF_TYPE = PREFIXES["rdf"] + "type"
 
 #: Characters XML 1.0 cannot carry, not even as a character reference (&#1; is not well-formed):
 #: a literal holding one could not be written to carnk.owl (RDF/XML). Tab, LF and CR are allowed.
