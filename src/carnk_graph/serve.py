@@ -267,8 +267,10 @@ class Handler(BaseHTTPRequestHandler):
         if "update" in params:
             return self.text(403, "updates are refused: this endpoint is read-only")
         if "default-graph-uri" in params or "named-graph-uri" in params:
+            from .namespaces import GRAPH_BASE
+
             return self.text(400, "default-graph-uri / named-graph-uri are not supported: queries run on the "
-                                  "built graph; use GRAPH <https://w3id.org/carnk/graph/...> to pick a named graph")
+                                  f"built graph; use GRAPH <{GRAPH_BASE}...> to pick a named graph")
         queries = params.get("query") or []
         if len(queries) != 1 or not queries[0].strip():
             return self.text(400, "give exactly one query parameter (SPARQL 1.1 Protocol)")
