@@ -33,8 +33,28 @@ CARNK, KG = PREFIXES["carnk"], PREFIXES["carnkkg"]
 FALLBACK_WARNING = ("Java runtime not found: using OWL 2 RL instead of HermiT; "
                     "install Java 11+ for full DL reasoning")
 
-requires_java = pytest.mark.skipif(find_java() is None, reason="no Java runtime: HermiT cannot run")
-REASONERS = [pytest.param("hermit", marks=requires_java), "owlrl"]
+#: HermiT starts a JVM: such tests are skipped without Java and marked slow (`pytest -m "not slow"`).
+JAVA = [pytest.mark.skipif(find_java() is None, reason="no Java runtime: HermiT cannot run"), pytest.mark.slow]
+REASONERS = [pytest.param("hermit", marks=JAVA), "owlrl"]
+
+
+def requires_java(test):
+    for mark in JAVA:
+        test = mark(test)
+    return test
+
+
+class _PerReasoner(dict):
+    """Each reasoner's inferred graph, computed on first use (the JVM starts only for a HermiT test)."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__()
+        self.root = root
+
+    def __missing__(self, mode: str) -> Graph:
+        onto, kg = sources_of(self.root)
+        self[mode] = reason(onto, kg, mode=mode).inferred
+        return self[mode]
 
 
 def make_project(dest: Path, *overlays: Path) -> Path:
@@ -77,18 +97,14 @@ def _java_as_found(monkeypatch):
 
 @pytest.fixture(scope="module")
 def fixture_inferred() -> dict[str, Graph]:
-    """Each available reasoner's inferred graph for the base fixture project, computed once."""
-    onto, kg = sources_of(BASE)
-    modes = ["owlrl"] + (["hermit"] if find_java() else [])
-    return {m: reason(onto, kg, mode=m).inferred for m in modes}
+    """Each reasoner's inferred graph for the base fixture project, computed once."""
+    return _PerReasoner(BASE)
 
 
 @pytest.fixture(scope="module")
 def project_inferred() -> dict[str, Graph]:
-    """Each available reasoner's inferred graph for the real project, computed once."""
-    onto, kg = sources_of(ROOT)
-    modes = ["owlrl"] + (["hermit"] if find_java() else [])
-    return {m: reason(onto, kg, mode=m).inferred for m in modes}
+    """Each reasoner's inferred graph for the real project, computed once."""
+    return _PerReasoner(ROOT)
 
 
 # -- what the reasoners conclude -----------------------------------------------------------------
@@ -214,6 +230,7 @@ def hermit_build(tmp_path_factory):
     return project
 
 
+@requires_java
 def test_inferred_triples_live_only_in_the_inferred_graph(hermit_build):
     graphs = read_release_graphs(hermit_build / "dist")
     membership = (i("car-nk-1"), RDF.type, c("CARNKCell"))
@@ -222,12 +239,14 @@ def test_inferred_triples_live_only_in_the_inferred_graph(hermit_build):
     assert not set(graphs["inferred"]) & (set(graphs["kg"]) | set(graphs["ontology"]))
 
 
+@requires_java
 def test_the_kg_graph_of_the_release_is_the_curated_kg(hermit_build):
     graphs = read_release_graphs(hermit_build / "dist")
     _, kg = sources_of(hermit_build)
     assert len(graphs["kg"]) == len(kg)
 
 
+@requires_java
 def test_the_release_records_which_reasoner_ran(hermit_build):
     stamp = json.loads((hermit_build / "dist" / "build.json").read_text())
     assert re.fullmatch(r"HermiT [\d.]+ \(owlready2 [\d.]+\)", stamp["reasoner"])
@@ -235,6 +254,7 @@ def test_the_release_records_which_reasoner_ran(hermit_build):
     assert report.splitlines()[0] == f"reasoner: {stamp['reasoner']}"
 
 
+@requires_java
 def test_stats_show_the_inferred_triple_count(hermit_build, capsys):
     stamp = json.loads((hermit_build / "dist" / "build.json").read_text())
     assert stamp["triples"]["inferred"] > 0
@@ -359,26 +379,89 @@ def test_a_contradiction_added_to_the_real_project_stops_the_build(tmp_path, cap
 @requires_java
 @pytest.mark.parametrize("case", [None, DATA / "inconsistent" / "member-of-unsatisfiable-class"],
                          ids=["consistent", "inconsistent"])
-def test_hermit_leaves_no_temporary_file(tmp_path, monkeypatch, case):
+def test_hermit_input_never_has_a_name_on_disk(tmp_path, monkeypatch, case):
+    """HermiT reads its input from a file descriptor with no name (a memfd): a build stopped at any
+    moment, even by SIGKILL, leaves no temporary copy of the graph behind."""
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(tmp))
     created = []
-    real = tempfile.NamedTemporaryFile
-
-    def spy(*args, **kwargs):
-        f = real(*args, **kwargs)
-        created.append(f.name)
-        return f
-
-    monkeypatch.setattr(tempfile, "NamedTemporaryFile", spy)
+    for name in ("NamedTemporaryFile", "mkstemp", "mkdtemp"):
+        real = getattr(tempfile, name)
+        monkeypatch.setattr(tempfile, name, lambda *a, _real=real, **k: created.append(a) or _real(*a, **k))
     project = make_project(tmp_path / "p", *([case] if case else []))
     try:
         reason(*sources_of(project), mode="hermit")
     except ReasonerError:
         assert case is not None
-    assert created and all(Path(n).is_relative_to(tmp) for n in created)  # owlready2 wrote HermiT's input here
-    assert sorted(tmp.iterdir()) == []
+    assert created == [] and sorted(tmp.iterdir()) == []
+
+
+def fake_java(tmp_path: Path, body: str) -> str:
+    """A `java` that is not HermiT: a shell script with `body`, which records its pid."""
+    fake = tmp_path / "java"
+    fake.write_text(f"#!/bin/sh\necho $$ > {tmp_path / 'java.pid'}\n{body}\n")
+    fake.chmod(0o755)
+    return str(fake)
+
+
+@pytest.mark.parametrize("body", ["exit 0", "echo 'SubClassOf( <https://w3id.org/carnk/NKCell> "
+                                  "<https://w3id.org/carnk/Cell> )'; exit 0"], ids=["silent", "plausible"])
+def test_a_java_that_exits_0_without_running_hermit_gives_no_hermit_release(tmp_path, body):
+    """The answer must hold the conclusion of the canary puzzle that only a real reasoner finds."""
+    with pytest.raises(ReasonerError, match="did not give HermiT's answer"):
+        reason(*sources_of(BASE), mode="hermit", java=fake_java(tmp_path, body))
+
+
+def test_a_java_that_never_returns_is_stopped_at_the_time_limit(tmp_path):
+    """Exit 5 (a timeout, as for queries), and the JVM is gone when the build goes on."""
+    from carnk_graph.errors import ReasonerTimeoutError
+
+    java = fake_java(tmp_path, "exec sleep 300")
+    with pytest.raises(ReasonerTimeoutError) as err:
+        reason(*sources_of(BASE), mode="hermit", java=java, timeout=0.5)
+    assert err.value.exit_code == 5
+    pid = int((tmp_path / "java.pid").read_text())
+    assert not Path(f"/proc/{pid}").exists()
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "0", "-1", "abc"])
+def test_a_reasoner_timeout_that_is_not_a_positive_number_is_bad_input(tmp_path, monkeypatch, value):
+    from carnk_graph.reason import reasoner_timeout
+
+    monkeypatch.setenv("CARNK_REASONER_TIMEOUT", value)
+    with pytest.raises(BadInputError):
+        reasoner_timeout()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs /proc to see the JVM's process")
+def test_a_killed_build_leaves_no_jvm_behind(tmp_path):
+    """SIGKILL the build while "HermiT" runs: its JVM dies with it (PR_SET_PDEATHSIG)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    java = fake_java(tmp_path, "exec sleep 300")
+    project = make_project(tmp_path / "p")
+    build = subprocess.Popen([sys.executable, "-m", "carnk_graph", "build", "--root", str(project), "--dist",
+                              str(tmp_path / "dist"), "--reasoner", "hermit", "-q"],
+                             env={**os.environ, "CARNK_JAVA": java}, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    pid_file = tmp_path / "java.pid"
+    deadline = time.monotonic() + 60
+    while not pid_file.exists() or not pid_file.read_text().strip():
+        assert time.monotonic() < deadline, "the build never started java"
+        time.sleep(0.05)
+    pid = int(pid_file.read_text())
+    build.send_signal(signal.SIGKILL)
+    build.wait()
+    deadline = time.monotonic() + 5
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not Path(f"/proc/{pid}").exists(), "the JVM outlived the killed build"
 
 
 @pytest.mark.parametrize("mode", REASONERS)

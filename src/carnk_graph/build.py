@@ -144,7 +144,7 @@ def _java_on_path() -> bool:
 
 
 def build(root: str | Path | None = None, dist: str | Path | None = None, *, reasoner: str = "auto",
-          no_reason: bool = False, force: bool = False,
+          no_reason: bool = False, force: bool = False, reasoner_timeout: float | None = None,
           progress: Callable[[str], None] | None = None) -> BuildSummary:
     """Run the whole line and write dist/. Raises NotConformingError (after writing the
     report, without a release) when the knowledge graph violates the shapes."""
@@ -159,6 +159,9 @@ def build(root: str | Path | None = None, dist: str | Path | None = None, *, rea
     if not no_reason and reasoner == "auto":
         # auto's result depends on whether Java is there: installing Java must trigger a rebuild
         options["java"] = _java_on_path()
+    if not no_reason:
+        from .reason import reasoner_timeout as checked_timeout
+        reasoner_timeout = checked_timeout(reasoner_timeout)  # nan, inf, 0, -1: exit 2 before any work
     digest = sources_hash(paths)
     say = progress or (lambda _msg: None)
     if not force and is_current(paths, out, options):
@@ -186,7 +189,7 @@ def build(root: str | Path | None = None, dist: str | Path | None = None, *, rea
         inferred, summary.reasoner = Graph(), "none"
     else:
         from .reason import reason
-        result = reason(src.ontology, src.kg, mode=reasoner)
+        result = reason(src.ontology, src.kg, mode=reasoner, timeout=reasoner_timeout)
         inferred, summary.reasoner = result.inferred, result.reasoner
         summary.messages.extend(result.warnings)
     lap("reason")

@@ -35,7 +35,7 @@ def cmd_build(args) -> int:
     from .build import build
 
     summary = build(args.root, args.dist, reasoner=args.reasoner, no_reason=args.no_reason,
-                    force=args.force, progress=_progress(args))
+                    force=args.force, reasoner_timeout=args.reasoner_timeout, progress=_progress(args))
     for m in summary.messages:
         _err(f"warning: {m}")
     for line in summary.lines():
@@ -262,6 +262,8 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--reasoner", choices=("auto", "hermit", "owlrl"), default="auto",
                    help="auto (default): HermiT when a Java runtime is found ($CARNK_JAVA, else java on PATH), "
                         "else OWL 2 RL with a warning; hermit: HermiT or exit 3; owlrl: pure Python, no Java")
+    b.add_argument("--reasoner-timeout", type=float, default=None, metavar="SECONDS",
+                   help="stop HermiT after this many seconds, exit 5 (default 600, or $CARNK_REASONER_TIMEOUT)")
     b.add_argument("--no-reason", action="store_true", help="skip reasoning (quick iterations)")
     b.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
     b.set_defaults(func=cmd_build)

@@ -72,6 +72,12 @@ class ReasonerError(CarnkError):
     exit_code = REASONER
 
 
+class ReasonerTimeoutError(CarnkError):
+    """The reasoner ran past its time limit (exit 5, like any time limit; its JVM is killed)."""
+
+    exit_code = TIMEOUT
+
+
 class RefusedError(CarnkError):
     """Refused for safety: network, file access, an update in a query (exit 4)."""
 

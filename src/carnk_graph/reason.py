@@ -1,9 +1,12 @@
 """The reason stage: what a reasoner concludes that the curators did not write.
 
-HermiT (through owlready2) is the reasoner of record: the ontology and the
-knowledge graph go to it as N-Triples built in memory (owlready2 cannot read
-Turtle), owl:imports removed so that nothing is ever fetched. Without a Java
-runtime, `auto` falls back to an OWL 2 RL materialisation in pure Python
+HermiT (the jar owlready2 ships) is the reasoner of record: its command line
+reads the ontology and the knowledge graph as N-Triples from a file descriptor
+with no name on disk, owl:imports removed so that nothing is ever fetched.
+Its answer must include the conclusion of a small canary puzzle, so a `java`
+that exits 0 without running HermiT is an error, not a release labelled
+HermiT. The JVM has a time limit (exit 5) and dies with the build. Without a
+Java runtime, `auto` falls back to an OWL 2 RL materialisation in pure Python
 (owlrl), with a one-line warning.
 
 Both reasoners' conclusions pass through one filter, `new_entailments`, so the
@@ -17,13 +20,11 @@ ReasonerError (exit 3) that names the classes by label.
 """
 from __future__ import annotations
 
-import io
 import os
 import re
 import shutil
 import tempfile
 import threading
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator
@@ -62,7 +63,8 @@ _W3C = (PREFIXES["rdf"], PREFIXES["rdfs"], PREFIXES["owl"], PREFIXES["xsd"])
 _LABEL = PREFIXES["rdfs"] + "label"
 _MAX_CLASHES = 5
 
-# owlready2's Java settings and tempfile.tempdir are process globals; one reasoning run at a time.
+# One JVM start at a time: subprocess's preexec_fn (PR_SET_PDEATHSIG) is not safe to run from
+# several threads at once.
 _LOCK = threading.Lock()
 
 
@@ -75,13 +77,15 @@ class ReasonResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def reason(ontology: "Graph", kg: "Graph", mode: str = "auto", *, java: str | None = None) -> ReasonResult:
+def reason(ontology: "Graph", kg: "Graph", mode: str = "auto", *, java: str | None = None,
+           timeout: float | None = None) -> ReasonResult:
     """Reason over ontology + kg and return only the new memberships and subclass links.
 
     mode "auto" uses HermiT when a Java runtime is found (see `find_java`), else
     OWL 2 RL with `JAVA_FALLBACK_WARNING`; "hermit" insists on HermiT; "owlrl"
     never starts Java. Raises ReasonerError on inconsistency, unsatisfiable
-    classes, a missing Java for "hermit", or a Java failure.
+    classes, a missing Java for "hermit", a Java failure, or a `java` that did not run HermiT;
+    ReasonerTimeoutError (exit 5) past `timeout` seconds (see `reasoner_timeout`).
     """
     if mode not in MODES:
         raise BadInputError(f"unknown reasoner {mode!r} (use one of {', '.join(MODES)})")
@@ -95,7 +99,7 @@ def reason(ontology: "Graph", kg: "Graph", mode: str = "auto", *, java: str | No
         result = _reason_owlrl(stated)
         result.warnings.append(JAVA_FALLBACK_WARNING)
         return result
-    return _reason_hermit(stated, exe)
+    return _reason_hermit(stated, exe, timeout)
 
 
 # -- input -------------------------------------------------------------------------------------------
@@ -152,42 +156,6 @@ def _java_memory_mb() -> int:
         return DEFAULT_JAVA_MEMORY_MB
 
 
-@contextmanager
-def _hermit_session(java: str) -> Iterator[Path]:
-    """Point owlready2 at `java` and at a private temp folder, and clean both up.
-
-    owlready2 writes HermiT's input to a NamedTemporaryFile in the default temp
-    folder and leaves it behind when HermiT fails; routing tempfile (and the
-    JVM's java.io.tmpdir) into a private folder that is always removed means no
-    file survives a run, successful or not.
-    """
-    import owlready2
-    import owlready2.reasoning
-
-    with _LOCK:
-        private = Path(tempfile.mkdtemp(prefix="carnk-reason-"))
-        saved = (owlready2.JAVA_EXE, owlready2.reasoning.JAVA_MEMORY, tempfile.tempdir,
-                 os.environ.get("JAVA_TOOL_OPTIONS"))
-        options = list(JVM_OPTIONS)
-        if not re.search(r"\s", str(private)):  # JAVA_TOOL_OPTIONS splits on white space
-            options.append(f"-Djava.io.tmpdir={private}")
-        if saved[3]:
-            options.append(saved[3])  # the user's own options come last and win
-        owlready2.JAVA_EXE = java
-        owlready2.reasoning.JAVA_MEMORY = _java_memory_mb()
-        tempfile.tempdir = str(private)
-        os.environ["JAVA_TOOL_OPTIONS"] = " ".join(options)
-        try:
-            yield private
-        finally:
-            owlready2.JAVA_EXE, owlready2.reasoning.JAVA_MEMORY, tempfile.tempdir = saved[:3]
-            if saved[3] is None:
-                os.environ.pop("JAVA_TOOL_OPTIONS", None)
-            else:
-                os.environ["JAVA_TOOL_OPTIONS"] = saved[3]
-            shutil.rmtree(private, ignore_errors=True)
-
-
 # -- HermiT ------------------------------------------------------------------------------------------
 
 def hermit_name() -> str:
@@ -218,45 +186,147 @@ class _HermitRun:
     inconsistent: bool
 
 
-def _run_hermit(graph: "Graph", java: str) -> _HermitRun:
-    """Load `graph` into a fresh owlready2 World, run HermiT, read back what it concluded.
+#: A tiny puzzle added to every input: a correct HermiT run must conclude that the canary
+#: individual is a canary:Bird (from the domain of canary:sings), which nobody stated. A `java`
+#: that exits 0 without running HermiT (a wrapper, a stub, another program) cannot print it, so
+#: a release is never labelled "HermiT" without HermiT's answer. Its terms never leave this module.
+_CANARY = "https://w3id.org/carnk/.well-known/reasoner-canary/"
+_CANARY_NT = (f"<{_CANARY}sings> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> "
+              "<http://www.w3.org/2002/07/owl#ObjectProperty> .\n"
+              f"<{_CANARY}Bird> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> "
+              "<http://www.w3.org/2002/07/owl#Class> .\n"
+              f"<{_CANARY}sings> <http://www.w3.org/2000/01/rdf-schema#domain> <{_CANARY}Bird> .\n"
+              f"<{_CANARY}tweety> <{_CANARY}sings> <{_CANARY}song> .\n").encode("ascii")
+_CANARY_PROOF = f"Type( <{_CANARY}tweety> <{_CANARY}Bird> )"
 
-    HermiT rejects a whole ontology over one value of a datatype it does not
-    support (xsd:date, used for publication dates); with
-    ignore_unsupported_datatypes it skips those assertions instead, so no
-    defined class may depend on an xsd:date value.
-    """
-    import owlready2
-    from rdflib import Graph, URIRef
+#: Seconds HermiT may run before its JVM is killed and the build stops with exit 5
+#: (a timeout, as for queries). Override with --reasoner-timeout or CARNK_REASONER_TIMEOUT.
+REASONER_TIMEOUT_ENV = "CARNK_REASONER_TIMEOUT"
+DEFAULT_REASONER_TIMEOUT = 600.0
 
-    nt = to_ntriples(graph)
-    with _hermit_session(java):
-        world = owlready2.World()  # in memory: no sqlite file
+_HERMIT_LINE = re.compile(r"^(SubClassOf|Type|EquivalentClasses)\( ((?:<[^>]+>\s*)+)\)$", re.MULTILINE)
+_OWL_NOTHING = "http://www.w3.org/2002/07/owl#Nothing"
+
+
+def reasoner_timeout(value: float | None = None) -> float:
+    """The reasoner's time limit in seconds: the argument, else $CARNK_REASONER_TIMEOUT, else 600."""
+    import math
+
+    if value is None:
+        raw = os.environ.get(REASONER_TIMEOUT_ENV)
+        if raw is None:
+            return DEFAULT_REASONER_TIMEOUT
         try:
-            try:
-                world.get_ontology(_INPUT_IRI).load(fileobj=io.BytesIO(nt), format="ntriples")
-            except Exception as e:  # owlready2 raises plain exceptions on input it cannot read
-                raise ReasonerError(f"owlready2 could not read the graph: {type(e).__name__}: {e}") from None
-            inconsistent = False
-            try:
-                owlready2.sync_reasoner(world, infer_property_values=True, debug=0,
-                                        ignore_unsupported_datatypes=True)
-            except owlready2.OwlReadyInconsistentOntologyError:
-                inconsistent = True
-            except owlready2.OwlReadyJavaError as e:
-                raise ReasonerError(f"HermiT failed: {_java_message(str(e))}") from None
-            except OSError as e:
-                raise ReasonerError(f"cannot run Java at {java}: {e.strerror or e}") from None
-            conclusions = Graph()
-            if not inconsistent:
-                buf = io.BytesIO()
-                world.get_ontology(_INFERENCES_IRI).save(buf, format="ntriples")
-                conclusions.parse(data=buf.getvalue().decode("utf-8"), format="nt")
-            unsatisfiable = sorted({str(c.iri) for c in world.inconsistent_classes()
-                                    if _is_term(URIRef(str(getattr(c, "iri", ""))))})
-        finally:
-            world.close()
-    return _HermitRun(conclusions, unsatisfiable, inconsistent)
+            value = float(raw)
+        except ValueError:
+            raise BadInputError(f"{REASONER_TIMEOUT_ENV}={raw!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise BadInputError(f"the reasoner timeout must be a positive number of seconds, not {value!r}")
+    return value
+
+
+def _die_with_parent() -> None:
+    """In the JVM's process, before exec: SIGKILL when the build process dies (even by SIGKILL),
+    so a killed build leaves no JVM behind (Linux prctl PR_SET_PDEATHSIG; elsewhere a no-op)."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except Exception:  # noqa: BLE001 - best effort on platforms without prctl
+        pass
+
+
+def _hermit_input(nt: bytes):
+    """HermiT's input as a file descriptor that has no name on disk (a memfd on Linux; elsewhere
+    an unlinked temporary file), read by the JVM as /proc/self/fd/N or /dev/fd/N. Nothing is left
+    to clean up, whenever and however the build stops."""
+    if hasattr(os, "memfd_create"):
+        fd = os.memfd_create("carnk-hermit-input", 0)
+    else:
+        fd, name = tempfile.mkstemp(prefix="carnk-hermit-")
+        os.unlink(name)
+    os.write(fd, nt)
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
+def _run_hermit(graph: "Graph", java: str, timeout: float | None = None) -> _HermitRun:
+    """Run HermiT's command line on `graph` (plus the canary) and read what it concluded.
+
+    HermiT rejects a whole ontology over one value of a datatype it does not support
+    (xsd:date, used for publication dates); with --ignoreUnsupportedDatatypes it skips
+    those assertions instead, so no defined class may depend on an xsd:date value.
+    The JVM dies with the build (PR_SET_PDEATHSIG) and is killed at the time limit.
+    """
+    import signal
+    import subprocess
+
+    import owlready2.reasoning
+    from rdflib import OWL, RDF, RDFS, Graph, URIRef
+
+    limit = reasoner_timeout(timeout)
+    fd = _hermit_input(to_ntriples(graph) + _CANARY_NT)
+    proc_dir = "/proc/self/fd" if os.path.isdir("/proc/self/fd") else "/dev/fd"
+    command = [java, *JVM_OPTIONS, f"-Xmx{_java_memory_mb()}M", "-cp", owlready2.reasoning._HERMIT_CLASSPATH,
+               "org.semanticweb.HermiT.cli.CommandLine", "-c", "-O", "-D", "-I", "--ignoreUnsupportedDatatypes",
+               f"file://{proc_dir}/{fd}"]
+    try:
+        with _LOCK:
+            proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, pass_fds=(fd,), start_new_session=True,
+                                    preexec_fn=_die_with_parent if os.name == "posix" else None)
+    except OSError as e:
+        os.close(fd)
+        raise ReasonerError(f"cannot run Java at {java}: {e.strerror or e}") from None
+    try:
+        out, err = proc.communicate(timeout=limit)
+    except subprocess.TimeoutExpired:
+        _kill(proc, signal)
+        from .errors import ReasonerTimeoutError
+        raise ReasonerTimeoutError(f"HermiT ran longer than {limit:g} s and was stopped (raise the limit with "
+                                   f"--reasoner-timeout or {REASONER_TIMEOUT_ENV}, or use --reasoner owlrl)") from None
+    except BaseException:
+        _kill(proc, signal)
+        raise
+    finally:
+        os.close(fd)
+    output = out.decode("utf-8", "replace").replace("\r", "")
+    if proc.returncode == 1 and "Inconsistent ontology" in output + err.decode("utf-8", "replace"):
+        return _HermitRun(Graph(), [], True)
+    if proc.returncode != 0:
+        raise ReasonerError(f"HermiT failed: {_java_message(err.decode('utf-8', 'replace') or output)}")
+    if _CANARY_PROOF not in output:
+        raise ReasonerError(f"{java} exited 0 but did not give HermiT's answer (its check conclusion is "
+                            "missing): the release is not labelled HermiT without HermiT; check the java "
+                            "executable (CARNK_JAVA) or use --reasoner owlrl")
+    conclusions, unsat = Graph(), set()
+    for relation, iris in _HERMIT_LINE.findall(output):
+        terms = [t for t in re.findall(r"<([^>]+)>", iris)]
+        if any(t.startswith(_CANARY) for t in terms):
+            continue
+        if relation == "SubClassOf" and len(terms) == 2:
+            conclusions.add((URIRef(terms[0]), RDFS.subClassOf, URIRef(terms[1])))
+        elif relation == "Type" and len(terms) == 2:
+            conclusions.add((URIRef(terms[0]), RDF.type, URIRef(terms[1])))
+        elif relation == "EquivalentClasses":
+            if _OWL_NOTHING in terms:
+                unsat |= {t for t in terms if t != _OWL_NOTHING and _is_term(URIRef(t))}
+            else:
+                for a in terms:
+                    for b in terms:
+                        if a != b:
+                            conclusions.add((URIRef(a), OWL.equivalentClass, URIRef(b)))
+    return _HermitRun(conclusions, sorted(unsat), False)
+
+
+def _kill(proc, signal) -> None:
+    """Kill the JVM (its whole process group) and reap it."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        proc.kill()
+    proc.wait()
 
 
 def _java_message(text: str) -> str:
@@ -266,17 +336,17 @@ def _java_message(text: str) -> str:
     return lines[0] if lines else "Java exited with an error"
 
 
-def _reason_hermit(stated: "Graph", java: str) -> ReasonResult:
+def _reason_hermit(stated: "Graph", java: str, timeout: float | None = None) -> ReasonResult:
     name = hermit_name()
-    run = _run_hermit(stated, java)
+    run = _run_hermit(stated, java, timeout)
     if run.inconsistent:
-        raise _diagnose_inconsistency(name, stated, java)
+        raise _diagnose_inconsistency(name, stated, java, timeout)
     if run.unsatisfiable:
         raise _consistency_error(name, stated, run.unsatisfiable, [], inconsistent=False)
     return ReasonResult(new_entailments(stated, stated + run.conclusions), name)
 
 
-def _diagnose_inconsistency(name: str, stated: "Graph", java: str) -> ReasonerError:
+def _diagnose_inconsistency(name: str, stated: "Graph", java: str, timeout: float | None = None) -> ReasonerError:
     """HermiT only says "inconsistent"; find out which classes and individuals are to blame.
 
     A second HermiT run without the individuals' assertions lists the
@@ -286,7 +356,7 @@ def _diagnose_inconsistency(name: str, stated: "Graph", java: str) -> ReasonerEr
     Runs only on the failure path.
     """
     try:
-        axioms_run = _run_hermit(without_assertions(stated), java)
+        axioms_run = _run_hermit(without_assertions(stated), java, timeout)
         unsat, axioms_inconsistent = axioms_run.unsatisfiable, axioms_run.inconsistent
     except ReasonerError:
         unsat, axioms_inconsistent = [], False
