@@ -190,12 +190,11 @@ class _HermitRun:
 #: individual is a canary:Bird (from the domain of canary:sings), which nobody stated. A `java`
 #: that exits 0 without running HermiT (a wrapper, a stub, another program) cannot print it, so
 #: a release is never labelled "HermiT" without HermiT's answer. Its terms never leave this module.
-_CANARY = "https://w3id.org/carnk/.well-known/reasoner-canary/"
-_CANARY_NT = (f"<{_CANARY}sings> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> "
-              "<http://www.w3.org/2002/07/owl#ObjectProperty> .\n"
-              f"<{_CANARY}Bird> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> "
-              "<http://www.w3.org/2002/07/owl#Class> .\n"
-              f"<{_CANARY}sings> <http://www.w3.org/2000/01/rdf-schema#domain> <{_CANARY}Bird> .\n"
+_CANARY = GRAPH_BASE + "reasoner-canary/"  # not SKOLEM_BASE: the OWL API reads .well-known/genid IRIs as blank nodes
+_RDF, _RDFS, _OWL = PREFIXES["rdf"], PREFIXES["rdfs"], PREFIXES["owl"]
+_CANARY_NT = (f"<{_CANARY}sings> <{_RDF}type> <{_OWL}ObjectProperty> .\n"
+              f"<{_CANARY}Bird> <{_RDF}type> <{_OWL}Class> .\n"
+              f"<{_CANARY}sings> <{_RDFS}domain> <{_CANARY}Bird> .\n"
               f"<{_CANARY}tweety> <{_CANARY}sings> <{_CANARY}song> .\n").encode("ascii")
 _CANARY_PROOF = f"Type( <{_CANARY}tweety> <{_CANARY}Bird> )"
 
@@ -205,7 +204,7 @@ REASONER_TIMEOUT_ENV = "CARNK_REASONER_TIMEOUT"
 DEFAULT_REASONER_TIMEOUT = 600.0
 
 _HERMIT_LINE = re.compile(r"^(SubClassOf|Type|EquivalentClasses)\( ((?:<[^>]+>\s*)+)\)$", re.MULTILINE)
-_OWL_NOTHING = "http://www.w3.org/2002/07/owl#Nothing"
+_OWL_NOTHING = PREFIXES["owl"] + "Nothing"
 
 
 def reasoner_timeout(value: float | None = None) -> float:
