@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import time
 from html.parser import HTMLParser
 from pathlib import Path
@@ -300,6 +302,17 @@ def test_the_site_command_writes_dist_site_and_says_so(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "pages" in out and (project / "dist" / SITE_DIR / "index.html").is_file()
     assert not list((project / "dist").glob(".site.*"))  # no temporary folder left behind
+
+
+def test_a_killed_site_build_leaves_nothing_behind_after_the_next(tmp_path):
+    project = copy_project(MINIMAL, tmp_path / "p")
+    build_site(project, project / "dist")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    leftover = project / "dist" / f".site.new-{dead.stdout.strip()}"
+    (leftover / "kg").mkdir(parents=True)
+    (project / "dist" / "build.json").write_text((project / "dist" / "build.json").read_text() + " ")
+    build_site(project, project / "dist")
+    assert not leftover.exists()
 
 
 def test_a_failed_site_build_leaves_the_previous_site(tmp_path, monkeypatch):

@@ -205,6 +205,7 @@ def write_site(out: Path, files: dict[str, bytes]) -> None:
     """Write into a fresh folder beside `out`, then swap it in with renames (no half-written site)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    _clean_leftovers(out)
     fresh = out.parent / f".{out.name}.new-{os.getpid()}"
     old = out.parent / f".{out.name}.old-{os.getpid()}"
     shutil.rmtree(fresh, ignore_errors=True)
@@ -223,6 +224,21 @@ def write_site(out: Path, files: dict[str, bytes]) -> None:
         os.replace(out, old)
     os.replace(fresh, out)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _clean_leftovers(out: Path) -> None:
+    """Remove the temporary folders of site builds that were killed (their process is gone)."""
+    for entry in out.parent.glob(f".{out.name}.*-*"):
+        pid = entry.name.rsplit("-", 1)[-1]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+            continue  # still running: another build's folder
+        except ProcessLookupError:
+            shutil.rmtree(entry, ignore_errors=True)
+        except OSError:
+            continue
 
 
 def build_site(root: str | Path | None = None, dist: str | Path | None = None, *,

@@ -173,6 +173,7 @@ class Describer:
     def __init__(self, g: SiteGraph, entities: dict[str, Entity]) -> None:
         self.g = g
         self.entities = entities
+        self._pages: dict[str, dict] = {}
         self.fact_roots = qualified_fact_roots(g)
         self.fact_classes = frozenset(c for r in self.fact_roots for c in g.subclasses(r))
 
@@ -279,9 +280,11 @@ class Describer:
                 urls.setdefault(o.value, "")
         return [(outside_name(u), u) for u in sorted(urls, key=lambda u: (outside_name(u), u))]
 
-    def references(self, node: Node) -> Reference:
+    def references(self, node: Node, short: bool = False) -> Reference:
+        """A node's sources (with their DOI / PubMed / registry links unless `short`), locators and
+        evidence level."""
         found = sorted({n for p in SOURCES for n in self.g.objects(node, p)})
-        return Reference(sources=[self.source_value(n) for n in found],
+        return Reference(sources=[self.value(n) if short else self.source_value(n) for n in found],
                          evidence=[self.value(n) for n in sorted(set(self.g.objects(node, EVIDENCE)))],
                          locators=self.g.texts(node, LOCATOR))
 
@@ -291,6 +294,12 @@ class Describer:
         return any(t in self.fact_classes for t in self.g.types(node))
 
     def describe(self, e: Entity) -> dict:
+        """What the entity's page shows (computed once per entity: overviews reuse it)."""
+        if e.iri not in self._pages:
+            self._pages[e.iri] = self._describe(e)
+        return self._pages[e.iri]
+
+    def _describe(self, e: Entity) -> dict:
         g, node = self.g, e.node
         own = g.statements(node)
         refs = self.references(node)
@@ -357,7 +366,7 @@ class Describer:
         rows = []
         for n in nodes:
             cells = [[self.value(o, p) for o in sorted(set(g.objects(n, p)))] for p in preds]
-            rows.append({"fact": self.link(n.value), "cells": cells, "refs": self.references(n),
+            rows.append({"fact": self.link(n.value), "cells": cells, "refs": self.references(n, short=True),
                          "key": tuple((p, tuple(sorted(o.value for o in g.objects(n, p) if o.is_iri)))
                                       for p in preds),
                          "lits": {p: tuple(sorted(o.value for o in g.objects(n, p) if o.is_literal)) for p in preds}})

@@ -201,7 +201,20 @@ class SiteGraph:
             self._subs[cls] = frozenset(self._closure(cls, up=False))
         return self._subs[cls]
 
-    def _closure(self, cls: str, up: bool) -> set[str]:
+    def subproperties(self, prop: str) -> frozenset[str]:
+        """A property and all its sub-properties (transitive; computed once per property)."""
+        key = "property " + prop
+        if key not in self._subs:
+            self._subs[key] = frozenset(self._closure(prop, up=False, via=RDFS + "subPropertyOf"))
+        return self._subs[key]
+
+    def values(self, subject: Node, prop: str) -> list[Node]:
+        """Values of a property or of any of its sub-properties (carnk:patientsEvaluated counts as
+        carnk:denominator), sorted."""
+        props = self.subproperties(prop)
+        return sorted({st.object for st in self.out.get(subject, ()) if st.predicate in props})
+
+    def _closure(self, cls: str, up: bool, via: str = SUBCLASS) -> set[str]:
         seen: set[str] = set()
         todo = [cls]
         while todo:
@@ -209,7 +222,7 @@ class SiteGraph:
             if c in seen:
                 continue
             seen.add(c)
-            nxt = self.objects(Node("iri", c), SUBCLASS) if up else self.subjects(SUBCLASS, Node("iri", c))
+            nxt = self.objects(Node("iri", c), via) if up else self.subjects(via, Node("iri", c))
             todo.extend(n.value for n in nxt if n.is_iri)
         return seen
 

@@ -71,34 +71,64 @@ class Overviews:
         constructs = sorted({c for p in products for c in g.objects(p, C + "hasConstruct")})
         source = sorted({s for p in products for s in g.objects(p, C + "cellSource")})
         targets = sorted({t for c in constructs for t in g.objects(c, C + "targetsAntigen")})
-        patients = [Value(f"{n}", note=g.label(p)) for p, n in self.patient_counts(study)]
-        responses = []
-        for f in self.facts_about(study, C + "study"):
-            done, total = g.value(f, C + "patientsWithOutcome"), g.value(f, C + "patientsEvaluated")
-            ends = g.objects(f, C + "endpoint")
-            if done is None or not ends:
-                continue
-            text = f"{g.label(ends[0].value)} {done.value}" + (f"/{total.value}" if total is not None else "")
-            responses.append(Value(text, href=d.link(f.value).href, note=self.short_source(f)))
         row = [[d.link(study.value)], [d.link(p.value) for p in products], [d.link(s.value) for s in source],
                [d.link(t.value) for t in targets], [d.link(c.value) for c in constructs],
                self.links(study, C + "studiesCondition"), [Value(t) for t in g.texts(study, C + "phase")],
-               patients, responses]
+               self.patients(study), self.responses(study)]
         for _head, cls in TOXICITY_COLUMNS:
             row.append(self.toxicity_cell(study, cls))
         return row
 
-    def patient_counts(self, study: Node) -> list[tuple[str, str]]:
-        """The study's own patient numbers (any integer property named patients...), else the largest
-        number evaluated for an outcome."""
-        g = self.g
-        own = [(st.predicate, st.object.value) for st in g.statements(study)
-               if st.object.is_literal and st.predicate.rsplit("/", 1)[-1].startswith("patients")]
-        if own:
-            return sorted(own)
-        evaluated = [int(n.value) for f in self.facts_about(study, C + "study")
-                     for n in g.objects(f, C + "patientsEvaluated") if n.value.isdigit()]
-        return [(C + "patientsEvaluated", str(max(evaluated)))] if evaluated else []
+    def number(self, fact: Node, prop: str) -> str:
+        found = self.g.values(fact, prop)
+        return found[0].value if found and found[0].is_literal else ""
+
+    def figure_text(self, fact: Node) -> str:
+        """'8/11', '73%', '8/11 (73%)', with the subgroup and time point when the fact has them."""
+        num, den, pct = (self.number(fact, C + p) for p in ("numerator", "denominator", "percentage"))
+        text = f"{num}/{den}" if num and den else num
+        if pct:
+            text = f"{text} ({pct}%)" if text else f"{pct}%"
+        when, unit = self.number(fact, C + "timePointValue"), self.g.value(fact, C + "timePointUnit")
+        if when:
+            text += f" at {when} {self.g.label(unit.value) if unit is not None else ''}".rstrip()
+        sub = "; ".join(self.g.texts(fact, C + "subgroup"))
+        return text + (f" [{sub}]" if sub else "")
+
+    def patients(self, study: Node) -> list[Value]:
+        """Patient counts the sources give (enrolled, treated, evaluable), else the largest denominator
+        of a response figure."""
+        g, d = self.g, self.d
+        out = []
+        for f in self.facts_about(study, C + "study"):
+            count = self.number(f, C + "patientCount")
+            if count:
+                kinds = ", ".join(g.label(k.value) for k in g.values(f, C + "figureKind") if k.is_iri)
+                out.append(Value(count, href=d.link(f.value).href, note=f"{kinds} · {self.short_source(f)}".strip(" ·")))
+        if out:
+            return out
+        dens = [int(n) for f in self.facts_about(study, C + "study")
+                for n in [self.number(f, C + "denominator")] if n.isdigit()]
+        return [Value(str(max(dens)), note="patients evaluated")] if dens else []
+
+    def responses(self, study: Node) -> list[Value]:
+        """Every response figure of the study: endpoint, figure, source."""
+        g, d = self.g, self.d
+        out = []
+        for f in self.facts_about(study, C + "study"):
+            if self.number(f, C + "patientCount") or g.values(f, C + "toxicity"):
+                continue
+            kinds = [k for k in g.values(f, C + "figureKind") if k.is_iri]
+            figure = self.figure_text(f)
+            median = self.number(f, C + "medianValue")
+            if median:
+                unit = g.value(f, C + "medianUnit")
+                figure = (figure + " " if figure else "") + f"median {median} {g.label(unit.value) if unit else ''}".rstrip()
+            if not kinds or not figure:
+                continue
+            out.append(Value(f"{', '.join(g.label(k.value) for k in kinds)} {figure}", href=d.link(f.value).href,
+                             note=self.short_source(f)))
+        return out
 
     def toxicity_cell(self, study: Node, cls: str) -> list[Value]:
         g, d = self.g, self.d
@@ -108,11 +138,12 @@ class Overviews:
             if not toxes:
                 continue
             level = ", ".join(g.label(x.value) for x in g.objects(f, C + "frequencyLevel"))
-            hit, of = g.value(f, C + "patientsAffected"), g.value(f, C + "patientsAssessed")
-            counts = f" {hit.value}/{of.value}" if hit is not None and of is not None else (
-                f" {hit.value}" if hit is not None else "")
-            grade = "; ".join(g.texts(f, C + "gradeNote"))
-            text = (level + counts + (f" ({grade})" if grade else "")).strip() or g.label(f.value)
+            lo, hi = self.number(f, C + "minimumGrade"), self.number(f, C + "maximumGrade")
+            grades = (f"grade {lo}-{hi}" if lo and hi and lo != hi else f"grade {lo}" if lo and lo == hi
+                      else f"grade ≥{lo}" if lo and lo != "1" else f"grade ≤{hi}" if hi and hi != "5" else "")
+            notes = [x for x in [grades, *g.texts(f, C + "gradeNote")] if x]
+            text = " ".join(x for x in (level, self.figure_text(f)) if x)
+            text = (text + (f" ({'; '.join(notes)})" if notes else "")).strip() or g.label(f.value)
             out.append(Value(text, href=d.link(f.value).href, note=self.short_source(f)))
         return out
 

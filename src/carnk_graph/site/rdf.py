@@ -60,6 +60,26 @@ def _ox(node: Node):
     return ox.Literal(node.value, datatype=ox.NamedNode(node.datatype) if node.datatype else None)
 
 
+_BY_NAMESPACE = {ns: p for p, ns in PREFIXES.items()}
+
+
+def _used_prefixes(triples: list[tuple[Node, str, Node]]) -> dict[str, str]:
+    """The project prefixes whose namespace an IRI of these triples is in (so each file declares only
+    what it uses), in the project's order; one dictionary look-up per IRI."""
+    seen: set[str] = set()
+    for s, p, o in triples:
+        for iri in (s.value if s.kind == "iri" else "", p, o.value if o.kind == "iri" else o.datatype):
+            if iri:
+                for cut in (iri.rfind("/"), iri.rfind("#")):
+                    ns = iri[:cut + 1]
+                    if ns in _BY_NAMESPACE:
+                        seen.add(ns)
+                ns = iri[:iri.rfind("/", 0, iri.rfind("/")) + 1]  # carnk: for https://w3id.org/carnk/kg/x
+                if ns in _BY_NAMESPACE:
+                    seen.add(ns)
+    return {p: ns for p, ns in PREFIXES.items() if ns in seen}
+
+
 def serialize(triples: list[tuple[Node, str, Node]], fmt: str) -> bytes:
     """Turtle (with the project prefixes), expanded JSON-LD or N-Triples; same triples, same bytes."""
     import pyoxigraph as ox
@@ -67,8 +87,5 @@ def serialize(triples: list[tuple[Node, str, Node]], fmt: str) -> bytes:
     _media, name = FORMATS[fmt]
     data = [ox.Triple(_ox(s), ox.NamedNode(p), _ox(o)) for s, p, o in triples]
     if fmt == "ttl":
-        used = {p: ns for p, ns in PREFIXES.items()
-                if any(t[0].value.startswith(ns) or t[1].startswith(ns) or t[2].value.startswith(ns)
-                       or t[2].datatype.startswith(ns) for t in triples)}
-        return ox.serialize(data, format=ox.RdfFormat.TURTLE, prefixes=used)
+        return ox.serialize(data, format=ox.RdfFormat.TURTLE, prefixes=_used_prefixes(triples))
     return ox.serialize(data, format=getattr(ox.RdfFormat, name))
