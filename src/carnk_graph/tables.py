@@ -227,9 +227,10 @@ def _number(path: Path, cell: Cell, column: Column) -> str:
 
 
 def _decimal_text(value: Decimal) -> str:
-    """The canonical xsd:decimal form: no exponent, no trailing zeros, at least one decimal place."""
-    text = format(value.normalize(), "f")
-    return text if "." in text else text + ".0"
+    """The canonical xsd:decimal form of XSD 1.1 (what Oxigraph writes): no exponent, no trailing
+    zeros, no decimal point for a whole number. rdflib keeps a lexical form as given, so writing the
+    canonical one makes both query engines print the same number."""
+    return format(value.normalize(), "f")
 
 
 class _Compiler:
@@ -344,7 +345,7 @@ class _Compiler:
 def _time_words(canonical: str) -> str:
     """'30.0 Day' as 'day 30', '1.0 Year' as '1 year', '31.0 Week' as '31 weeks'."""
     amount, unit = canonical.split(" ")
-    number = amount[:-2] if amount.endswith(".0") else amount
+    number = amount
     if unit == "Day":
         return f"day {number}"
     return f"{number} {unit.lower()}" + ("" if number == "1" else "s")
