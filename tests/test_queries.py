@@ -721,3 +721,35 @@ def test_an_isolated_rdflib_query_answers_like_the_in_process_one(capsys, tmp_pa
     path = adhoc(tmp_path, "SELECT ?c ?l WHERE { ?c a <https://w3id.org/carnk/NKCell> ; <http://www.w3.org/2000/01/rdf-schema#label> ?l }")
     kw = dict(engine="rdflib", root=fixture_project, dist=fixture_project / "dist")
     assert api.answer(path, isolate=True, **kw).result == api.answer(path, isolate=False, **kw).result
+
+
+# -- the cold path reads its arguments without argparse ---------------------------------------------------
+
+@pytest.mark.parametrize("argv", [
+    ["query", "cells-by-class"],
+    ["query", "cells-by-class", "--format", "csv", "--engine", "rdflib", "--timeout", "2.5"],
+    ["query", "--param", "a=1", "x.rq", "--param", "b=<https://e/x>", "--root", "/r", "--dist", "/d", "-q"],
+    ["query", "--list"],
+    ["query", "n", "--print", "--param", "k=v", "--debug", "--allow-network", "--quiet"],
+    ["query", "n", "--format", "tsv", "--format", "json"],
+    ["query", "n", "--timeout", "inf"],
+    ["query"],
+])
+def test_the_quick_reading_of_query_arguments_is_argparses(argv):
+    from carnk_graph.cli import make_parser, quick_query_args
+
+    quick = quick_query_args(argv)
+    assert quick is not None
+    full = vars(make_parser().parse_args(argv))
+    assert vars(quick) == full
+
+
+@pytest.mark.parametrize("argv", [
+    ["query", "--help"], ["query", "n", "--format", "xml"], ["query", "n", "--engine=rdflib"], ["query", "a", "b"],
+    ["query", "n", "--timeout", "abc"], ["query", "n", "--timeout", "-1"], ["query", "n", "--form", "csv"],
+    ["query", "n", "--param"], ["build"], ["--root", "/r", "query", "n"], ["query", "n", "--", "x"],
+])
+def test_everything_else_is_left_to_argparse(argv):
+    from carnk_graph.cli import quick_query_args
+
+    assert quick_query_args(argv) is None

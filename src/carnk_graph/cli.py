@@ -6,18 +6,21 @@ that `carnk-graph query` starts fast.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from . import __version__
-from .cli_help import OneLineParser, describe, positive_seconds
 from .errors import BadInputError, CarnkError, exit_code_for
 from .namespaces import GRAPH_BASE
 
+if TYPE_CHECKING:
+    import argparse
+
 PROG = "carnk-graph"
 GRAPH_CHOICES = ("ontology", "kg", "inferred", "all")
+QUERY_FORMATS = ("table", "csv", "tsv", "json", "ttl", "nt", "jsonld")
+QUERY_ENGINES = ("oxigraph", "rdflib")
 
 
 def _err(msg: str) -> None:
@@ -245,7 +248,9 @@ def cmd_diff(args) -> int:
 
 # -- parser ------------------------------------------------------------------------------------------
 
-def make_parser() -> argparse.ArgumentParser:
+def make_parser() -> "argparse.ArgumentParser":
+    from .cli_help import OneLineParser, describe, positive_seconds  # argparse: not on the cold query path
+
     common = OneLineParser(add_help=False)
     common.add_argument("--root", help="project folder holding ontology/, shapes/, queries/ (default: found from the working directory, else the packaged copy)")
     common.add_argument("--dist", help="output folder (default: <root>/dist)")
@@ -289,10 +294,10 @@ def make_parser() -> argparse.ArgumentParser:
     q.add_argument("name", nargs="?", help="saved query name, or a path to a .rq file")
     q.add_argument("--list", action="store_true", help="list the saved queries")
     q.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="bind a query parameter")
-    q.add_argument("--format", choices=("table", "csv", "tsv", "json", "ttl", "nt", "jsonld"), default="table",
+    q.add_argument("--format", choices=QUERY_FORMATS, default="table",
                    help="table (default, labels beside IRIs), csv, tsv or json for SELECT/ASK; table, ttl, nt or jsonld for "
                         "CONSTRUCT/DESCRIBE")
-    q.add_argument("--engine", choices=("oxigraph", "rdflib"), default="oxigraph",
+    q.add_argument("--engine", choices=QUERY_ENGINES, default="oxigraph",
                    help="oxigraph (default, the embedded store) or rdflib (pure Python, for comparison)")
     q.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
                    help="wall-clock limit for the whole query, opening the store included (exit 5)")
@@ -348,13 +353,67 @@ def make_parser() -> argparse.ArgumentParser:
     return p
 
 
+class _Args:
+    """The namespace argparse would give (attribute access, equality by attributes)."""
+
+    def __init__(self, **kw) -> None:
+        self.__dict__.update(kw)
+
+
+_QUERY_FLAGS = {"--list": "list", "--print": "print", "--debug": "debug", "--quiet": "quiet", "-q": "quiet",
+                "--allow-network": "allow_network"}
+_QUERY_OPTIONS = {"--param": "param", "--format": "format", "--engine": "engine", "--timeout": "timeout",
+                  "--root": "root", "--dist": "dist"}
+
+
+def quick_query_args(argv: Sequence[str]):
+    """`query` arguments in their common forms, read without argparse (importing it and building every
+    subcommand's parser is a quarter of a cold query's time). None for anything else: --help, `=`
+    forms, abbreviations, values starting with '-', every error; argparse then reads the line.
+    tests/test_cli.py checks that both readings agree."""
+    if not argv or argv[0] != "query":
+        return None
+    ns = dict(root=None, dist=None, debug=False, quiet=False, allow_network=False, command="query", name=None,
+              list=False, param=[], format="table", engine="oxigraph", timeout=60.0, print=False)
+    rest = list(argv[1:])
+    i = 0
+    while i < len(rest):
+        tok = rest[i]
+        if tok in _QUERY_FLAGS:
+            ns[_QUERY_FLAGS[tok]] = True
+        elif tok in _QUERY_OPTIONS:
+            if i + 1 >= len(rest) or rest[i + 1].startswith("-"):
+                return None
+            key, value = _QUERY_OPTIONS[tok], rest[i + 1]
+            i += 1
+            if key == "param":
+                ns["param"] = [*ns["param"], value]
+            elif key == "timeout":
+                try:
+                    ns["timeout"] = float(value)
+                except ValueError:
+                    return None
+            elif (key == "format" and value not in QUERY_FORMATS) or (key == "engine" and value not in QUERY_ENGINES):
+                return None
+            else:
+                ns[key] = value
+        elif not tok.startswith("-") and ns["name"] is None:
+            ns["name"] = tok
+        else:
+            return None
+        i += 1
+    return _Args(**ns, func=cmd_query)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (never raises for expected errors)."""
-    parser = make_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as e:  # argparse: usage errors are exit 2, --help/--version 0
-        return int(e.code or 0)
+    args = quick_query_args(sys.argv[1:] if argv is None else list(argv))
+    if args is None:
+        parser = make_parser()
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as e:  # argparse: usage errors are exit 2, --help/--version 0
+            return int(e.code or 0)
     if not getattr(args, "func", None):
         _err(f"error: no command given (see `{PROG} --help`)")
         return 2

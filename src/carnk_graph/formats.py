@@ -42,9 +42,7 @@ def format_csv(result: Result) -> str:
     return buf.getvalue()
 
 
-_TSV_BARE = {XSD + "integer": re.compile(r"^[+-]?\d+$"),
-             XSD + "decimal": re.compile(r"^[+-]?\d*\.\d+$"),
-             XSD + "boolean": re.compile(r"^(true|false)$")}
+_TSV_BARE = {XSD + "integer": r"^[+-]?\d+$", XSD + "decimal": r"^[+-]?\d*\.\d+$", XSD + "boolean": r"^(true|false)$"}
 
 
 def format_tsv(result: Result) -> str:
@@ -57,7 +55,7 @@ def format_tsv(result: Result) -> str:
         for t in row:
             if t is None:
                 cells.append("")
-            elif t.kind == "literal" and t.datatype in _TSV_BARE and _TSV_BARE[t.datatype].match(t.value):
+            elif t.kind == "literal" and t.datatype in _TSV_BARE and re.match(_TSV_BARE[t.datatype], t.value):
                 cells.append(t.value)
             else:
                 cells.append(t.n3())

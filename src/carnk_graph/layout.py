@@ -24,7 +24,6 @@ still compares content digests before it decides to skip.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -138,6 +137,8 @@ class Release:
 
     def files_intact(self, stamp: dict) -> bool:
         """Every release file present with the content digest the build recorded (reads them all)."""
+        import hashlib  # only here: a cold query decides from sizes and mtimes
+
         digests = stamp.get("files", {})
         for name, digest in digests.items():
             try:

@@ -13,14 +13,14 @@ from .sparql import declared_prefixes
 
 _BAD_IRI_CHARS = re.compile(r'[\s<>"{}|^`\\]')
 _ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
-_LOOKS_PREFIXED = re.compile(r"^[A-Za-z][\w.-]*:")
-_LEXICAL = {
-    XSD + "integer": re.compile(r"^[+-]?\d+$"),
-    XSD + "decimal": re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$"),
-    XSD + "double": re.compile(r"^[+-]?((\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|INF|NaN)$"),
-    XSD + "boolean": re.compile(r"^(true|false|1|0)$"),
-    XSD + "date": re.compile(r"^-?\d{4,}-\d{2}-\d{2}(Z|[+-]\d{2}:\d{2})?$"),
-    XSD + "gYear": re.compile(r"^-?\d{4,}(Z|[+-]\d{2}:\d{2})?$"),
+#: Lexical forms of the datatypes a parameter may declare (compiled when a typed parameter is bound).
+_LEXICAL_FORMS = {
+    XSD + "integer": r"^[+-]?\d+$",
+    XSD + "decimal": r"^[+-]?(\d+(\.\d*)?|\.\d+)$",
+    XSD + "double": r"^[+-]?((\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|INF|NaN)$",
+    XSD + "boolean": r"^(true|false|1|0)$",
+    XSD + "date": r"^-?\d{4,}-\d{2}-\d{2}(Z|[+-]\d{2}:\d{2})?$",
+    XSD + "gYear": r"^-?\d{4,}(Z|[+-]\d{2}:\d{2})?$",
 }
 
 
@@ -44,15 +44,15 @@ def param_term(param: Param, value: str, prefixes: Mapping[str, str]) -> Term:
     if param.kind == "literal":
         return Term.literal(value)
     if param.kind and param.kind != "iri":  # a datatype
-        pattern = _LEXICAL.get(param.kind)
-        if pattern and not pattern.match(value):
+        pattern = _LEXICAL_FORMS.get(param.kind)
+        if pattern and not re.match(pattern, value):
             raise BadInputError(f"{what}: {value!r} is not a valid {compact_iri(param.kind)}")
         return Term.literal(value, param.kind)
     iri = parse_iri(value, prefixes, what)
     wants_iri = param.kind == "iri" or (param.default is not None
                                         and parse_iri(param.default, prefixes, what) is not None)
     if iri is None and wants_iri:
-        looks_prefixed = _LOOKS_PREFIXED.match(value)
+        looks_prefixed = re.match(r"^[A-Za-z][\w.-]*:", value)
         why = "unknown prefix" if looks_prefixed and not _BAD_IRI_CHARS.search(value) else "not an IRI"
         raise BadInputError(f"{what} expects an IRI such as {param.default or 'carnk:Name'} "
                             f"or <https://…>; got {value!r} ({why})")

@@ -48,13 +48,13 @@ def execute(query: SavedQuery, engine, params: Sequence[str] = (), timeout: floa
 
 def check_known_iris(engine, bindings: dict[str, Term]) -> None:
     """A parameter naming an IRI the graph does not know is a typo: exit 2 with the closest known names."""
-    import difflib
-
-    from .namespaces import compact_iri
-
     for name, term in bindings.items():
         if term.kind != "uri" or engine.knows(term.value):
             continue
+        import difflib
+
+        from .namespaces import compact_iri
+
         cut = max(term.value.rfind("/"), term.value.rfind("#")) + 1
         candidates = sorted(engine.subjects_in(term.value[:cut])) if cut else []
         close = difflib.get_close_matches(term.value, candidates, n=3, cutoff=0.6)

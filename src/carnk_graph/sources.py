@@ -7,7 +7,6 @@ error names the file and the line.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from dataclasses import dataclass, field
@@ -104,6 +103,8 @@ def hash_files(paths: Iterable[Path], *extra: str) -> str:
 
     Each file is read as `read_regular` reads it: a source that is a FIFO, a device or a folder
     is refused (exit 2) here already, before any build step waits on it or fills memory."""
+    import hashlib  # only when hashing: a cold query decides from sizes and mtimes
+
     h = hashlib.sha256()
     for p in paths:
         h.update(str(p.name).encode() + b"\0")
