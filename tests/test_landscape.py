@@ -132,3 +132,18 @@ def test_the_disagreement_question_finds_the_overviews_eight_of_eleven(answers):
     result = answers("overview-literature-disagreements")
     rows = set(zip(values(result, "overviewSays"), values(result, "literatureSays"), values(result, "source")))
     assert ("8 of 11", "7 of 11", KG + "liu2020") in rows
+
+
+# --- the README's example is a working row ----------------------------------------------------------------
+
+def test_the_readmes_table_row_compiles_into_the_figure_it_describes(tmp_path):
+    from carnk_graph.tables import compile_table
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("`ontology/tables/response-figures.tsv`", 1)[1].split("```", 2)[1]
+    table = tmp_path / "response-figures.tsv"
+    table.write_text(block.strip("\n") + "\n", encoding="utf-8")
+    g = compile_table(table, [kh.ontology_graph(), kh.kg_graph()])
+    [figure] = list(g.subjects(RDF.type, c("ResponseFigure")))
+    assert g.value(figure, c("numerator")).value == 5 and g.value(figure, c("denominator")).value == 9
+    assert g.value(figure, c("study")) == URIRef(KG + "nct03383978")
