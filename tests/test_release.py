@@ -153,3 +153,51 @@ def test_owl_imports_are_never_copied_into_the_release(tmp_path, capsys):
         data = (project / "dist" / name).read_bytes()
         assert b"owl#imports" not in data and b"owl:imports" not in data and b"etc/passwd" not in data, name
     shutil.rmtree(project)
+
+
+# -- ODK-style artefacts and several graphs in one export (issue 14.10) --------------------------------
+
+@pytest.mark.parametrize("kind", ["base", "full"])
+def test_each_artefact_is_an_ontology_with_its_own_iri_and_version_iri(built, release_graphs, kind):
+    from rdflib import OWL, RDF, URIRef
+
+    from carnk_graph import __version__
+    from carnk_graph.layout import ARTEFACTS, Release
+    from carnk_graph.namespaces import ONTOLOGY_IRI, artefact_iri, artefact_version_iri
+
+    file_name, names = ARTEFACTS[kind]
+    g = Graph()
+    for t in parse_release_bytes(Release(built.dist).artefact(kind).read_bytes(), "owl").triples((None, None, None)):
+        g.add(t)
+    assert list(g.subjects(RDF.type, OWL.Ontology)) == [URIRef(artefact_iri(file_name))]
+    assert list(g.objects(URIRef(artefact_iri(file_name)), OWL.versionIRI)) == [
+        URIRef(artefact_version_iri(__version__, file_name))]
+    assert (URIRef(ONTOLOGY_IRI), None, None) not in g  # the header is renamed, not duplicated
+    expected = sum(len(release_graphs[n]) for n in names)
+    assert len(g) == expected
+
+
+def test_the_base_artefact_holds_no_knowledge_graph_statement(built, release_graphs):
+    from rdflib import URIRef
+
+    from carnk_graph.layout import Release
+
+    text = Release(built.dist).artefact("base").read_text(encoding="utf-8")
+    kg_only = ({str(s) for s in release_graphs["kg"].subjects() if isinstance(s, URIRef)}
+               - {str(s) for s in release_graphs["ontology"].subjects()})
+    assert kg_only and [s for s in kg_only if f'"{s}"' in text] == []
+
+
+def test_export_takes_several_graphs_instead_of_keeping_the_last(built, release_graphs, tmp_path):
+    import pyoxigraph as ox
+
+    from carnk_graph.cli import main
+
+    out = tmp_path / "two.nq"
+    assert main(["export", "--format", "nq", "--graph", "ontology", "--graph", "kg", "--dist", str(built.dist),
+                 "-o", str(out)]) == 0
+    graphs = {getattr(q.graph_name, "value", None) for q in ox.parse(path=str(out), format=ox.RdfFormat.N_QUADS)}
+    from carnk_graph.namespaces import GRAPHS
+    assert graphs == {GRAPHS["ontology"], GRAPHS["kg"]}
+    assert sum(1 for _ in ox.parse(path=str(out), format=ox.RdfFormat.N_QUADS)) == (
+        len(release_graphs["ontology"]) + len(release_graphs["kg"]))

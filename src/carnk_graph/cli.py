@@ -82,12 +82,16 @@ def cmd_export(args) -> int:
     from .build import ensure_built
     from .release import atomic_write
 
+    from .namespaces import GRAPH_NAMES
+
     release = ensure_built(args.root, args.dist, progress=_progress(args))
-    if args.graph == "all":
+    chosen = set(args.graph or ["all"])
+    names = GRAPH_NAMES if "all" in chosen else tuple(g for g in GRAPH_NAMES if g in chosen)
+    if names == GRAPH_NAMES:
         data = release.file(args.format).read_bytes()
     else:
         from .release import export_graph
-        data = export_graph(release, args.format, (args.graph,), release.paths.context)
+        data = export_graph(release, args.format, names, release.paths.context)
     if args.output:
         atomic_write(Path(args.output), data)
     else:
@@ -285,8 +289,9 @@ def make_parser() -> "argparse.ArgumentParser":
     e = sub.add_parser("export", parents=[common], help="write the release in one format")
     e.add_argument("--format", required=True, choices=("ttl", "nt", "nq", "trig", "jsonld", "owl"),
                    help="Turtle, N-Triples, N-Quads, TriG, JSON-LD or OWL/XML (nt and owl hold no graph names)")
-    e.add_argument("--graph", choices=GRAPH_CHOICES, default="all",
-                   help="the named graph to write: ontology, kg (knowledge graph), inferred, or all (default)")
+    e.add_argument("--graph", choices=GRAPH_CHOICES, action="append",
+                   help="a named graph to write: ontology, kg (knowledge graph), inferred, or all (default); "
+                        "repeat it for several (--graph ontology --graph kg)")
     e.add_argument("-o", "--output", metavar="FILE", help="output file (default: stdout)")
     e.set_defaults(func=cmd_export)
 

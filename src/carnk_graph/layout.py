@@ -42,6 +42,12 @@ FORMATS: dict[str, str] = {
     "ttl": "carnk.ttl", "nt": "carnk.nt", "nq": "carnk.nq",
     "trig": "carnk.trig", "jsonld": "carnk.jsonld", "owl": "carnk.owl",
 }
+#: The ODK-style artefacts, each an OWL ontology with its own ontology IRI and version IRI:
+#: base = our ontology axioms only; full = ontology, knowledge graph and inferences (as carnk.owl).
+ARTEFACTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "base": ("carnk-base.owl", ("ontology",)),
+    "full": ("carnk-full.owl", ("ontology", "kg", "inferred")),
+}
 STAMP = "build.json"
 REPORT_TTL = "report.ttl"
 REPORT_TXT = "report.txt"
@@ -63,6 +69,10 @@ class Release:
 
     dist: Path
     paths: "ProjectPaths | None" = field(default=None, compare=False)
+
+    def artefact(self, kind: str) -> Path:
+        """The ODK-style artefact file (base, full)."""
+        return self.dist / ARTEFACTS[kind][0]
 
     def file(self, fmt: str) -> Path:
         """The release file of one format key (ttl, nt, nq, trig, jsonld, owl)."""

@@ -23,6 +23,18 @@ def version_iri(version: str) -> str:
     return f"{ONTOLOGY_IRI}/{version}"
 
 
+def artefact_iri(file_name: str) -> str:
+    """The ontology IRI of a release artefact (ODK's convention: the file name under the ontology IRI),
+    e.g. https://w3id.org/carnk/ontology/carnk-base.owl."""
+    return f"{ONTOLOGY_IRI}/{file_name}"
+
+
+def artefact_version_iri(version: str, file_name: str) -> str:
+    """The owl:versionIRI of a release artefact: its file name under the release's version IRI,
+    e.g. https://w3id.org/carnk/ontology/0.1.0/carnk-base.owl."""
+    return f"{version_iri(version)}/{file_name}"
+
+
 #: Prefixes bound in every serialisation and available to every query.
 PREFIXES: dict[str, str] = {
     "carnk": CARNK,

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Mapping
 
 from .errors import BadInputError
-from .layout import FORMATS, Release
+from .layout import ARTEFACTS, FORMATS, Release
 from .namespaces import GRAPH_NAMES, GRAPHS, PREFIXES
 
 if TYPE_CHECKING:
@@ -454,8 +454,31 @@ class ReleaseFiles:
 
 
 def render_release(graphs: Mapping[str, "Graph"], context_file: Path | None = None) -> ReleaseFiles:
-    """Serialise the release in every format (nothing is written yet)."""
-    return ReleaseFiles({FORMATS[f]: serialize(graphs, f, GRAPH_NAMES, context_file) for f in FORMATS})
+    """Serialise the release in every format, and the ODK-style artefacts (nothing is written yet)."""
+    files = {FORMATS[f]: serialize(graphs, f, GRAPH_NAMES, context_file) for f in FORMATS}
+    for file_name, names in ARTEFACTS.values():
+        files[file_name] = serialize(_as_artefact(graphs, file_name), "owl", names)
+    return ReleaseFiles(files)
+
+
+def _as_artefact(graphs: Mapping[str, "Graph"], file_name: str) -> dict[str, "Graph"]:
+    """The graphs with the ontology header renamed for one artefact: its own ontology IRI and
+    version IRI (ODK: carnk-base.owl is <.../ontology/carnk-base.owl>, version
+    <.../ontology/0.1.0/carnk-base.owl>), so that a tool holding both never confuses them."""
+    from rdflib import OWL, Graph, URIRef
+
+    from .namespaces import ONTOLOGY_IRI, artefact_iri, artefact_version_iri
+
+    header, renamed = URIRef(ONTOLOGY_IRI), URIRef(artefact_iri(file_name))
+    versions = [str(v) for v in graphs["ontology"].objects(header, OWL.versionInfo)]
+    onto = Graph()
+    for s, p, o in graphs["ontology"]:
+        if s == header:
+            s = renamed
+            if p == OWL.versionIRI and versions:
+                o = URIRef(artefact_version_iri(versions[0], file_name))
+        onto.add((s, p, o))
+    return {**graphs, "ontology": onto}
 
 
 def read_release_graphs(release: "Release | Path") -> dict[str, "Graph"]:
