@@ -22,7 +22,7 @@ from typing import Callable
 from .. import __version__
 from ..errors import BadInputError
 from ..layout import Release
-from ..namespaces import ONTOLOGY_IRI
+from ..namespaces import CARNK, ONTOLOGY_IRI
 from .entities import KIND_ORDER, Describer, collect_entities
 from .graph import DCT, SiteGraph
 from .overviews import Overviews
@@ -138,7 +138,7 @@ def render_site(dist: Path, queries_dir: Path | None, figure: Path | None,
     # overviews
     kinds = {k: sum(1 for e in entities.values() if e.kind == k) for k in KIND_ORDER}
     featured = [(label, len(g.instances(d_cls)), href) for label, d_cls, href in
-                ((lab, "https://w3id.org/carnk/" + local, href) for lab, local, href in FEATURED)]
+                ((lab, CARNK + local, href) for lab, local, href in FEATURED)]
     page("index.html", "index.html.j2", title="Home", ontology_title=title_of_graph[0],
          description=" ".join(g.texts(onto_node.node, DCT + "description")[:1]) if onto_node else "",
          total_triples=sum(g.triples_per_graph.values()), triples=list(g.triples_per_graph.items()),

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from ..docs import DOMAIN_COLOURS, Construct, ConstructDomain
 from ..namespaces import CARNK
 from .entities import EVIDENCE, LOCATOR, SOURCES, Describer, Value
-from .graph import RDF_TYPE, Node
+from .graph import DCT, RDF_TYPE, Node
 
 C = CARNK
 #: The toxicity columns of the programmes table: heading and the class a finding's toxicity falls in.
@@ -230,12 +230,11 @@ class Overviews:
         for s in g.instances(C + "InformationSource"):
             citing = {st.subject for st in g.referrers(s) if st.predicate in SOURCES and st.subject != s}
             kinds = [d.link(k) for k in sorted(set(g.types(s))) if k.startswith(C)]
-            cite = g.texts(s, PREFIXES_DCT + "bibliographicCitation") or g.texts(s, PREFIXES_DCT + "title")
+            cite = g.texts(s, DCT + "bibliographicCitation") or g.texts(s, DCT + "title")
             t.rows.append([[d.link(s.value)], kinds, [Value(x) for x in cite[:1]],
                            [Value(text, external=url) for text, url in d.outside_links(s)],
                            [Value(str(len(citing)))]])
         return t
 
 
-PREFIXES_DCT = "http://purl.org/dc/terms/"
 __all__ = ["Overviews", "Table", "TOXICITY_COLUMNS", "EVIDENCE", "LOCATOR"]
