@@ -323,6 +323,7 @@ def test_dataset_parameters_are_refused(server):
     ("SELECT * WHERE { ?s ?p }", 400),       # syntax error
     ("", 400),
     ("SELECT * WHERE { " + "{ " * 40000 + "}" * 40000 + " }", 413),  # far too long: refused before parsing
+    ("SELECT * WHERE " + "{" * 5000 + "}" * 5000, 400),  # 10 KB of nesting: refused by the check, no crash
 ])
 def test_bad_queries_are_one_line_errors(server, query, status):
     got, headers, body = fetch(server.base + "/sparql", None, query.encode(), "application/sparql-query")

@@ -43,6 +43,9 @@ REFERENCE_PREDICATES = frozenset({*SOURCES, LOCATOR, EVIDENCE})
 ID_LINKS = {CARNK + "doi": ("https://doi.org/{}", "DOI"), CARNK + "pmid": ("https://pubmed.ncbi.nlm.nih.gov/{}/", "PubMed"),
             CARNK + "nctId": ("https://clinicaltrials.gov/study/{}", "registry"),
             CARNK + "registryId": ("https://clinicaltrials.gov/study/{}", "registry")}
+#: How a page names the entries that point at it through a schema property.
+INVERSE_NAMES = {RDF_TYPE: "instances", RDFS + "subClassOf": "subclasses", RDFS + "subPropertyOf": "sub-properties",
+                 RDFS + "domain": "properties whose domain this is", RDFS + "range": "properties whose range this is"}
 #: Datatypes whose values read plainly without naming the type (numbers, yes/no, dates, text).
 PLAIN_DATATYPES = frozenset(PREFIXES["xsd"] + t for t in ("string", "integer", "decimal", "double", "boolean", "date",
                                                           "nonNegativeInteger", "positiveInteger", "int"))
@@ -114,7 +117,11 @@ def collect_entities(g: SiteGraph) -> dict[str, Entity]:
         if not node.value.startswith(BASE) and kind not in ("class", "property"):
             continue  # a DOI or a registry page: linked to, not described
         syn = tuple(s for p in SYNONYMS for s in g.texts(node, p))
-        found.append(Entity(node.value, kind, path_of(node.value), g.label(node.value), syn))
+        label = g.label(node.value)
+        if not g.has_label(node.value):  # the ontology is named by its title
+            label = (g.texts(node, DCT + "title") or [label])[0]
+            g.set_label(node.value, label)
+        found.append(Entity(node.value, kind, path_of(node.value), label, syn))
     order = {k: i for i, k in enumerate(KIND_ORDER)}
     found.sort(key=lambda e: (order[e.kind], e.label.lower(), e.iri))
     # Pages keep the case of their IRI (carnk:CellSource and carnk:cellSource are two pages), as
@@ -348,9 +355,16 @@ class Describer:
             "rows": rows,
             "refs": refs,
             "tables": tables,
-            "referenced": [(self.link(p), sorted(vs, key=lambda v: (v.text.lower(), v.href)))
+            "referenced": [(self.inverse(p), sorted(vs, key=lambda v: (v.text.lower(), v.href)))
                            for p, vs in sorted(referenced.items(), key=lambda kv: (g.label(kv[0]).lower(), kv[0]))],
         }
+
+    def inverse(self, prop: str) -> Value:
+        """The heading of the entries that point at a page through `prop` ("instances" for rdf:type)."""
+        v = self.link(prop)
+        if prop in INVERSE_NAMES:
+            v.text = INVERSE_NAMES[prop]
+        return v
 
     def fact_class(self, node: Node) -> str:
         """The kind of fact a node is (the qualified-fact class the ontology defines, e.g. clinical

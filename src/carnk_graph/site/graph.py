@@ -186,6 +186,9 @@ class SiteGraph:
         """The English label, else the prefixed name, else the IRI."""
         return self._labels.get(iri) or prefixed_name(iri) or iri
 
+    def set_label(self, iri: str, label: str) -> None:
+        self._labels[iri] = label
+
     def has_label(self, iri: str) -> bool:
         return iri in self._labels
 
