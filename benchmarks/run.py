@@ -439,6 +439,65 @@ def section_build(repeat: int, quick: bool, results: dict) -> None:
     say()
 
 
+def _padded_project(work: Path, pad_mb: int) -> Path:
+    """A copy of the sources plus long rdfs:comment values on one individual: the same store
+    answers, but every release file (six serialisations, the artefacts) is pad_mb MB bigger."""
+    padded = work / f"padded-{pad_mb}mb"
+    if padded.exists():
+        shutil.rmtree(padded)
+    for part in ("ontology", "shapes", "queries"):
+        if (PROJECT / part).is_dir():
+            shutil.copytree(PROJECT / part, padded / part)
+    from carnk_graph.namespaces import KG
+
+    chunk = 4  # MB per literal; files stay far under the input cap
+    for f in range(max(1, pad_mb // 16)):
+        lines = [f"<{KG}nk-cell> <http://www.w3.org/2000/01/rdf-schema#comment> "
+                 f'"padding {f}-{i} {"x" * (chunk << 20)}"@en .' for i in range(min(4, pad_mb // chunk))]
+        (padded / "ontology" / "kg" / f"zz-padding-{f}.ttl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return padded
+
+
+def section_freshness(repeat: int, quick: bool, work: Path, results: dict) -> None:
+    """Issue 15: a cold query decides "is the release current" from sizes and mtimes, so its time
+    must not grow with the size of release files it does not read (only the store is read)."""
+    say("== cold query vs the size of the other release files ==")
+    from carnk_graph.build import build, is_current, is_fresh
+    from carnk_graph.sources import find_project
+
+    exe = shutil.which("carnk-graph", path=str(Path(PY).parent)) or "carnk-graph"
+    tiny = work / "tiny.rq"
+    tiny.write_text("# title: one row at most\nSELECT ?s WHERE { ?s a <urn:carnk:none> } LIMIT 1\n", encoding="utf-8")
+    rows = []
+    for pad_mb in (0, 8 if quick else 64):
+        project = _padded_project(work, pad_mb) if pad_mb else PROJECT
+        dist = work / f"fresh-dist-{pad_mb}"
+        build(project, dist, no_reason=True)
+        size = sum(p.stat().st_size for p in dist.iterdir() if p.name != "store" and not p.name.startswith("."))
+        times, proc = time_command([exe, "query", str(tiny), "--format", "csv", "--root", str(project),
+                                    "--dist", str(dist)], repeat)
+        paths = find_project(project)
+        t = time.perf_counter()
+        for _ in range(repeat):
+            assert is_fresh(paths, dist)
+        fresh_s = (time.perf_counter() - t) / repeat
+        t = time.perf_counter()
+        for _ in range(repeat):
+            is_current(paths, dist)
+        digest_s = (time.perf_counter() - t) / repeat
+        row = {"release_files_mb": size / 1e6, "cold_query_s": median(times), "ok": proc.returncode == 0,
+               "is_fresh_s": fresh_s, "is_current_s": digest_s}
+        rows.append(row)
+        say(f"release files {row['release_files_mb']:7.1f} MB: cold query {fmt_s(row['cold_query_s'])} "
+            f"(median of {repeat}); freshness check (sizes, mtimes) {fmt_s(fresh_s)}; "
+            f"digest check (build only) {fmt_s(digest_s)}" + ("" if row["ok"] else "  FAILED"))
+    if len(rows) == 2 and rows[0]["cold_query_s"]:
+        say(f"cold query with {rows[1]['release_files_mb']:.0f} MB of release files / with "
+            f"{rows[0]['release_files_mb']:.0f} MB: {rows[1]['cold_query_s'] / rows[0]['cold_query_s']:.2f}x")
+    results["freshness"] = {"rows": rows, "runs": repeat}
+    say()
+
+
 def section_scale(n: int, shipped: Path, names: list[str], a: argparse.Namespace, work: Path, results: dict) -> None:
     import synth
 
@@ -635,6 +694,20 @@ def render_figures(results: dict) -> str:
                      f"a fresh process each; {'nothing rebuilt' if b['rebuild_skipped'] else 'rebuilt!'}; "
                      f"target {TARGET_REBUILD_S:g} s); the content-hash check itself takes {fmt_s(b['is_current_s'])}.")
         lines.append("")
+    fr = results.get("freshness")
+    if fr and len(fr["rows"]) == 2:
+        small, big = fr["rows"]
+        lines += ["### Cold query and the size of the other release files", "",
+                  "The same store, with the release files (serialisations, artefacts) padded by long comments. "
+                  "A cold query decides freshness from the sizes and mtimes recorded at build time; only "
+                  "`build` compares digests.", "",
+                  "| release files | cold query | freshness check (sizes, mtimes) | digest check (build) |",
+                  "|---:|---:|---:|---:|"]
+        for r in (small, big):
+            lines.append(f"| {r['release_files_mb']:.1f} MB | {fmt_s(r['cold_query_s'])} | {fmt_s(r['is_fresh_s'])} "
+                         f"| {fmt_s(r['is_current_s'])} |")
+        lines += ["", f"Median of {fr['runs']} runs each; ratio of the cold queries "
+                      f"{big['cold_query_s'] / small['cold_query_s']:.2f}x.", ""]
     for label, rec in results.get("scale", {}).items():
         lines += [f"### Scale: {label} triples", "",
                   f"{rec['triples']} triples: the shipped release ({rec['shipped']}) plus synthetic data "
@@ -699,6 +772,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help="one run each, one cold query, no forced build: checks the benchmark still works")
     ap.add_argument("--skip-cold", action="store_true")
     ap.add_argument("--skip-build", action="store_true")
+    ap.add_argument("--skip-freshness", action="store_true", help="skip the cold query vs release-size section")
     ap.add_argument("--skip-scale", action="store_true")
     ap.add_argument("--skip-rdflib", action="store_true")
     ap.add_argument("--json", type=Path, help="also write every figure to this JSON file")
@@ -742,6 +816,8 @@ def main(argv: list[str] | None = None) -> int:
             section_cold(shipped, names[:1] if a.quick else names, a.repeat, results)
         if not a.skip_build:
             section_build(a.repeat, a.quick, results)
+        if not a.skip_freshness:
+            section_freshness(a.repeat, a.quick, work, results)
         if not a.skip_scale:
             for n in track(a.sizes, "scale"):
                 section_scale(n, shipped, names, a, work, results)

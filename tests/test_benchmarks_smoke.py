@@ -47,6 +47,13 @@ def test_it_prints_the_cold_query_and_build_rows(smoke):
     assert "rebuild, no source change:" in out and "nothing rebuilt" in out
 
 
+def test_it_prints_the_cold_query_against_a_padded_release(smoke):
+    """Issue 15: the cold query's time next to release files of two sizes (same store)."""
+    out = smoke[0].stdout
+    assert "== cold query vs the size of the other release files ==" in out
+    assert len(re.findall(r"^release files +[\d.]+ MB: cold query ", out, re.M)) == 2
+
+
 def test_it_prints_the_load_time_into_the_embedded_store(smoke):
     assert re.search(r"^load into the embedded store: [\d.]+ (s|ms|µs) \(median of 1\)", smoke[0].stdout, re.M)
 
