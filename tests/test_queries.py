@@ -753,3 +753,30 @@ def test_everything_else_is_left_to_argparse(argv):
     from carnk_graph.cli import quick_query_args
 
     assert quick_query_args(argv) is None
+
+
+def test_no_query_runs_on_an_empty_store_first(monkeypatch, fixture_project):
+    """The old syntax pre-run on an empty in-memory store evaluated what it parsed, with no deadline and
+    no check of its own: it is gone. The engine parses and evaluates once, on the release's store."""
+    import pyoxigraph as ox
+
+    from carnk_graph import api
+
+    store = E.open_engine("oxigraph", fixture_project / "dist").store
+    calls: list[str] = []
+
+    class Counting:
+        def query(self, text, **kw):
+            calls.append(text)
+            return store.query(text, **kw)
+
+        def __getattr__(self, name):
+            return getattr(store, name)
+
+    def no_new_store(*_a, **_k):
+        raise AssertionError("a pyoxigraph Store was created during the query")
+
+    monkeypatch.setattr(E, "open_engine", lambda engine, dist: E.OxigraphEngine(Counting()))
+    monkeypatch.setattr(ox, "Store", no_new_store)
+    done = api.answer("cells-by-class", root=fixture_project, dist=fixture_project / "dist")
+    assert len(done.result.rows) == FIXTURE_CELLS and len(calls) == 1
