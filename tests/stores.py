@@ -278,7 +278,9 @@ def virtuoso_ini(template: str, folder: Path, isql_port: int, http_port: int) ->
     return "\n".join(out) + "\n"
 
 
-def start_virtuoso(folder: Path) -> Store:
+def start_virtuoso(folder: Path, anonymous_updates: bool = True) -> Store:
+    """A Virtuoso on a fresh database; `anonymous_updates=False` keeps the stock rights (the anonymous
+    user of /sparql may only read: loads go through /sparql-auth with digest authentication)."""
     why = virtuoso_missing()
     if why:
         pytest.skip(f"Virtuoso tests skipped: {why}")
@@ -296,9 +298,10 @@ def start_virtuoso(folder: Path) -> Store:
     try:
         wait_until(lambda: http_status(base + "/sparql?query=ASK%7B%7D") == 200, "virtuoso-t", proc,
                    log=folder / "virtuoso.log")
-        isql(isql_port, 'GRANT SPARQL_UPDATE TO "SPARQL";',
-             'GRANT EXECUTE ON DB.DBA.SPARQL_INSERT_DICT_CONTENT TO "SPARQL";',
-             "GRANT EXECUTE ON DB.DBA.SPARQL_DELETE_DICT_CONTENT TO \"SPARQL\";")
+        if anonymous_updates:
+            isql(isql_port, 'GRANT SPARQL_UPDATE TO "SPARQL";',
+                 'GRANT EXECUTE ON DB.DBA.SPARQL_INSERT_DICT_CONTENT TO "SPARQL";',
+                 "GRANT EXECUTE ON DB.DBA.SPARQL_DELETE_DICT_CONTENT TO \"SPARQL\";")
     except BaseException:
         stop_pid(proc)
         raise

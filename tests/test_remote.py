@@ -24,7 +24,8 @@ from carnk_graph.namespaces import GRAPH_NAMES, GRAPHS, SKOLEM_BASE
 from carnk_graph.remote import SparqlClient, chunk, load, plan_load, read_release
 
 from stores import (FaultProxy, Store, _term, drip, flood, free_port, oxigraph_store, scripted_server,  # noqa: F401
-                    sparql_select, sparql_update, start_oxigraph, stop_pid, store, tiny_server, virtuoso_store)
+                    sparql_select, sparql_update, start_oxigraph, start_virtuoso, stop_pid, store, tiny_server,
+                    virtuoso_store, virtuoso_missing)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PREFIX = "https://example.org/carnk-test/"
@@ -743,6 +744,15 @@ def test_401_and_403_say_which_option_to_try(where, status, extra, hint, capsys)
     assert f"HTTP {status}" in line and hint in line
 
 
+def test_a_500_saying_the_user_lacks_rights_gets_the_same_hint_as_a_403(where, capsys):
+    body = ("Virtuoso 42000 Error SR186:SECURITY: No permission to execute procedure "
+            "DB.DBA.SPARQL_INSERT_DICT_CONTENT with user ID 107, group ID 107")
+    with tiny_server(500, body) as srv:
+        assert main(["load", *where, "--endpoint", srv.url + "/sparql"]) == 6
+    line = _one_line_error_text(capsys.readouterr().err)
+    assert "SR186" in line and "--auth digest" in line
+
+
 def test_virtuoso_sparql_auth_with_basic_auth_suggests_digest(virtuoso_store, where, capsys):
     code = main(["load", *where, "--endpoint", virtuoso_store.query + "-auth", "--user", "dba",
                  "--password", "dba", "--graph", "kg", "--graph-prefix", PREFIX + "basic/"])
@@ -751,3 +761,27 @@ def test_virtuoso_sparql_auth_with_basic_auth_suggests_digest(virtuoso_store, wh
     assert code == 6
     line = _one_line_error_text(capsys.readouterr().err)
     assert "401" in line and "--auth digest" in line
+
+
+@pytest.mark.slow
+def test_a_stock_virtuoso_refuses_anonymous_loads_and_the_readmes_digest_command_works(where, release, tmp_path,
+                                                                                         capsys):
+    """Issue 14.6 on a Virtuoso with its stock rights: /sparql refuses the anonymous update and the error
+    names the way in; the README's command (/sparql-auth and /sparql-graph-crud-auth, --auth digest) loads."""
+    if virtuoso_missing():
+        pytest.skip(f"Virtuoso tests skipped: {virtuoso_missing()}")
+    server = start_virtuoso(tmp_path, anonymous_updates=False)
+    try:
+        capsys.readouterr()
+        assert main(["load", *where, "--endpoint", server.query, "--graph", "kg"]) == 6
+        line = _one_line_error_text(capsys.readouterr().err)
+        # Virtuoso 7.2 says so with HTTP 500 "SR186:SECURITY: No permission ..."
+        assert re.search(r"HTTP (401|403|500)", line) and "--auth digest" in line and "sparql-auth" in line, line
+        assert server.graphs() == set() or not any(".staging-" in g for g in server.graphs())
+        base = server.query.rsplit("/", 1)[0]
+        assert main(["load", *where, "--endpoint", base + "/sparql-auth", "--gsp", base + "/sparql-graph-crud-auth",
+                     "--user", "dba", "--password", "dba", "--auth", "digest"]) == 0
+        for name in GRAPH_NAMES:
+            assert server.count(GRAPHS[name]) == len(release[name])
+    finally:
+        server.stop()

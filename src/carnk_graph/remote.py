@@ -261,8 +261,16 @@ def _store_message(body: bytes) -> str:
     return ""
 
 
-def _auth_hint(status: int, user: str | None, auth: str) -> str:
-    """Which option to try after a 401 or 403 (Virtuoso's anonymous /sparql cannot update)."""
+#: A store's message saying the user lacks a right, whatever the status: a stock Virtuoso 7.2 answers
+#: an anonymous update with HTTP 500 "SR186:SECURITY: No permission to execute procedure ...".
+_NO_PERMISSION = re.compile(r"(?i)\bSR186\b|no permission|permission denied|not authori[sz]ed|access denied")
+
+
+def _auth_hint(status: int, user: str | None, auth: str, detail: str = "") -> str:
+    """Which option to try after a 401, a 403 or a refusal for lack of rights (Virtuoso's anonymous
+    /sparql cannot update)."""
+    if status not in (401, 403) and _NO_PERMISSION.search(detail):
+        status = 403
     if status == 401:
         if user is None:
             return ("the store wants a login: give --user (the password from $CARNK_STORE_PASSWORD or the "
@@ -422,7 +430,7 @@ class SparqlClient:
                 detail = _store_message(e.read(MAX_ERROR_BYTES))
             except Exception:  # a dropped or dripping error page: the status says enough
                 detail = ""
-            hint = _auth_hint(e.code, self.user, self.auth)
+            hint = _auth_hint(e.code, self.user, self.auth, detail)
             err = RemoteStoreError(self._clean(f"{what} to {self.show(url)} failed: HTTP {e.code} {e.reason}"
                                                + (f": {detail}" if detail else "") + (f"; {hint}" if hint else "")))
             err.status = e.code
