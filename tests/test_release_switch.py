@@ -232,3 +232,23 @@ def test_a_build_killed_at_any_moment_leaves_one_complete_release(two_releases, 
     assert "a" in outcomes and "b" in outcomes, outcomes  # the kills caught both sides of the switch
     subprocess.run(cmd, check=True, capture_output=True)
     assert visible(dist) == b and leftovers(dist) == []
+
+
+def test_two_builds_of_the_same_sources_publish_once(project, monkeypatch):
+    """A build that waited for the lock while another published the same release keeps that one
+    (two cold queries after one edit), unless --force; an edited release file is still rebuilt."""
+    dist = project / "dist"
+    build(project, dist, no_reason=True)
+    first = Release(dist).current_folder()
+    import carnk_graph.build as b
+
+    monkeypatch.setattr(b, "is_current", lambda *a, **k: False)  # as if it had looked before the other finished
+    build(project, dist, no_reason=True)
+    assert Release(dist).current_folder() == first
+    with open(dist / "carnk.nt", "ab") as fh:
+        fh.write(b"# edited by hand\n")
+    build(project, dist, no_reason=True)
+    assert Release(dist).current_folder() != first and b"edited" not in (dist / "carnk.nt").read_bytes()
+    second = Release(dist).current_folder()
+    build(project, dist, no_reason=True, force=True)
+    assert Release(dist).current_folder() != second

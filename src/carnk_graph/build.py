@@ -238,16 +238,18 @@ def build(root: str | Path | None = None, dist: str | Path | None = None, *, rea
         require_clean(store, paths.queries)
 
     _publish(out, release.files, track(quads, "store", total=len(quads)), summary, fingerprint,  # a bar only on a terminal
-             verify=checked)
+             verify=checked, force=force)
     lap("write")
     return summary
 
 
 def _publish(out: Path, files: dict[str, bytes], quads, summary: BuildSummary, sources_stat: list,
-             verify: Callable[[object], None] | None = None) -> None:
+             verify: Callable[[object], None] | None = None, force: bool = False) -> None:
     """Write the release into a folder of its own beside the current one, then switch to it in one
     step (layout.switch); clean up what earlier (killed) builds left. Under a lock on dist/.
-    `verify` sees the new store before the switch; if it raises, the new folder is dropped."""
+    `verify` sees the new store before the switch; if it raises, the new folder is dropped.
+    Without `force`, a release identical to this one that a concurrent build published while
+    this one waited for the lock is kept as it is (two cold queries after an edit build once)."""
     import shutil
 
     from . import layout
@@ -255,6 +257,9 @@ def _publish(out: Path, files: dict[str, bytes], quads, summary: BuildSummary, s
 
     with layout.locked(out):
         layout.clean(out)
+        current = Release(out)
+        if not force and current.stamp() == summary.to_json() and current.files_intact(summary.to_json()):
+            return  # a concurrent build of the same sources finished while this one waited for the lock
         layout.refuse_blocked_names(out, [*files, STORE_DIR, STAMP])
         folder = layout.new_release_folder(out)
         try:

@@ -331,10 +331,13 @@ def open_engine(engine: str, dist: Path):
 
         return OxigraphEngine(open_store(dist))
     if engine == "rdflib":
-        nq = dist / "carnk.nq"
+        from .layout import Release
+
+        release = Release(Path(dist))
+        nq = release.nquads
         if not nq.is_file():
             raise BadInputError("no built release: run `carnk-graph build` first", path=nq)
         from .checks import add_mappings_graph  # what the store holds beside the release graphs
 
-        return RdflibEngine(add_mappings_graph(RdflibEngine.from_nquads(nq).dataset, dist / "mappings.sssom.tsv"))
+        return RdflibEngine(add_mappings_graph(RdflibEngine.from_nquads(nq).dataset, release.mappings))
     raise BadInputError(f"unknown engine {engine!r} (choose from {', '.join(ENGINES)})")
