@@ -416,3 +416,11 @@ def test_w3id_sends_browsers_at_the_namespace_and_ontology_to_the_site(project_r
     assert rewrite(htaccess, "", BROWSER).endswith("/index.html")
     assert rewrite(htaccess, "ontology", BROWSER).endswith("/ontology.html")
     assert (site / "ontology.html").is_file()
+
+
+@pytest.mark.parametrize("lo, hi, text", [("1", "5", ""), ("", "", ""), ("3", "5", "grade ≥3"), ("3", "", "grade ≥3"),
+                                          ("1", "2", "grade ≤2"), ("3", "3", "grade 3"), ("2", "3", "grade 2-3")])
+def test_toxicity_grades_read_as_a_clinician_writes_them(lo, hi, text):
+    from carnk_graph.site.overviews import grade_text
+
+    assert grade_text(lo, hi) == text

@@ -32,6 +32,14 @@ class Table:
         return [[_sort_key(cell) for cell in row] for row in self.rows]
 
 
+def grade_text(lo: str, hi: str) -> str:
+    """'grade 3', 'grade ≥3', 'grade ≤2', 'grade 2-3', or '' for any grade (1 to 5, or unstated)."""
+    lo, hi = (lo if lo != "1" else ""), (hi if hi != "5" else "")
+    if lo and hi:
+        return f"grade {lo}" if lo == hi else f"grade {lo}-{hi}"
+    return f"grade ≥{lo}" if lo else f"grade ≤{hi}" if hi else ""
+
+
 def _sort_key(cell: list[Value]) -> str:
     """What the sortable table sorts a cell by: a zero-padded number when the cell starts with one."""
     text = " ".join(v.text for v in cell).strip().lower()
@@ -139,8 +147,7 @@ class Overviews:
                 continue
             level = ", ".join(g.label(x.value) for x in g.objects(f, C + "frequencyLevel"))
             lo, hi = self.number(f, C + "minimumGrade"), self.number(f, C + "maximumGrade")
-            grades = (f"grade {lo}-{hi}" if lo and hi and lo != hi else f"grade {lo}" if lo and lo == hi
-                      else f"grade ≥{lo}" if lo and lo != "1" else f"grade ≤{hi}" if hi and hi != "5" else "")
+            grades = grade_text(lo, hi)
             notes = [x for x in [grades, *g.texts(f, C + "gradeNote")] if x]
             text = " ".join(x for x in (level, self.figure_text(f)) if x)
             text = (text + (f" ({'; '.join(notes)})" if notes else "")).strip() or g.label(f.value)
