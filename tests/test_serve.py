@@ -250,6 +250,15 @@ def test_updates_are_refused_and_change_nothing(server, how):
 
 
 @pytest.mark.slow
+def test_head_answers_the_headers_of_get_without_a_body(server):
+    status, headers, body = fetch(server.base + "/kg/liu2020", "text/turtle", method="HEAD")
+    _, get_headers, get_body = fetch(server.base + "/kg/liu2020", "text/turtle")
+    assert status == 200 and body == b""
+    assert headers["content-type"] == get_headers["content-type"]
+    assert int(headers["content-length"]) == len(get_body)
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
 def test_other_methods_are_refused(server, method):
     status, headers, _ = fetch(server.base + "/kg/liu2020", None, b"x", "text/turtle", method=method)

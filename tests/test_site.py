@@ -424,3 +424,15 @@ def test_toxicity_grades_read_as_a_clinician_writes_them(lo, hi, text):
     from carnk_graph.site.overviews import grade_text
 
     assert grade_text(lo, hi) == text
+
+
+@pytest.mark.parametrize("iri", [STUDY, CARNK + "NKCell"])
+def test_the_json_ld_files_read_in_a_json_ld_1_0_processor(site, iri):
+    """pyld in JSON-LD 1.0 mode (what Jena's and older tools read) gets the same triples as the N-Triples file."""
+    jsonld = pytest.importorskip("pyld.jsonld", reason="pyld is in the test extra")
+    base = site / path_of(iri)
+    doc = json.loads(base.with_name(base.name + ".jsonld").read_text(encoding="utf-8"))
+    nquads = jsonld.to_rdf(doc, {"format": "application/n-quads", "processingMode": "json-ld-1.0"})
+    from_pyld = set(ox.parse(nquads.encode("utf-8"), format=ox.RdfFormat.N_TRIPLES))
+    expected = set(ox.parse(path=str(base.with_name(base.name + ".nt")), format=ox.RdfFormat.N_TRIPLES))
+    assert from_pyld == expected and expected
