@@ -180,3 +180,35 @@ def test_rows_are_plain_lists_for_code_that_expects_one():
     assert rows == [{"a": 1}] and rows.column("a") == [1]
     with pytest.raises(KeyError):
         rows.column("b")
+
+
+def test_a_construct_query_returns_an_rdflib_graph(where, tmp_path):
+    from rdflib import Graph, URIRef
+
+    path = tmp_path / "labels.rq"
+    path.write_text("PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
+                    "CONSTRUCT { ?c rdfs:label ?l } WHERE { ?c a <https://w3id.org/carnk/NKCell> ; rdfs:label ?l }",
+                    encoding="utf-8")
+    g = carnk_graph.query(str(path), **where)
+    assert isinstance(g, Graph) and len(g) > 0
+    assert set(g.predicates()) == {URIRef("http://www.w3.org/2000/01/rdf-schema#label")}
+
+
+def test_the_query_text_for_another_store_is_part_of_the_api(where):
+    from carnk_graph import api
+
+    text = api.query_text("construct-domains-in-order", ["construct=carnkkg:liu2020-car"], root=where["root"])
+    assert "VALUES (?construct) { (<https://w3id.org/carnk/kg/liu2020-car>) }" in text
+    assert "default-graph-uri" in text
+
+
+def test_the_command_line_and_the_api_give_the_same_rows(where, capsys):
+    """One front door: `carnk-graph query` prints what api.answer() returns."""
+    from carnk_graph import api
+    from carnk_graph.cli import main
+    from carnk_graph.formats import format_csv
+
+    assert main(["query", "study-outcomes-by-source", "--format", "csv", "--root", str(where["root"]),
+                 "--dist", str(where["dist"])]) == 0
+    printed = capsys.readouterr().out
+    assert printed == format_csv(api.answer("study-outcomes-by-source", **where).result)
