@@ -780,3 +780,27 @@ def test_no_query_runs_on_an_empty_store_first(monkeypatch, fixture_project):
     monkeypatch.setattr(ox, "Store", no_new_store)
     done = api.answer("cells-by-class", root=fixture_project, dist=fixture_project / "dist")
     assert len(done.result.rows) == FIXTURE_CELLS and len(calls) == 1
+
+
+def test_list_skips_what_is_not_a_regular_file(capsys, tmp_path):
+    """A folder named x.rq, a FIFO and a link to /dev/zero in queries/ neither break nor hang --list."""
+    root = tmp_path / "project"
+    shutil.copytree(MINIMAL_PROJECT, root)
+    (root / "queries").mkdir()
+    (root / "queries" / "real.rq").write_text(FIXTURE_QUERIES["cells-by-class.rq"], encoding="utf-8")
+    (root / "queries" / "folder.rq").mkdir()
+    os.mkfifo(root / "queries" / "pipe.rq")
+    (root / "queries" / "zero.rq").symlink_to("/dev/zero")
+    code, out, err = run_cli(capsys, "query", "--list", "--root", str(root))
+    assert code == 0 and "real" in out and not any(n in out for n in ("folder", "pipe", "zero")), err
+
+
+@pytest.mark.parametrize("name", ["pipe", "zero", "folder"])
+def test_running_what_is_not_a_regular_file_is_one_usage_error(capsys, tmp_path, name):
+    root = tmp_path / "project"
+    shutil.copytree(MINIMAL_PROJECT, root)
+    (root / "queries").mkdir()
+    {"pipe": lambda p: os.mkfifo(p), "zero": lambda p: p.symlink_to("/dev/zero"),
+     "folder": lambda p: p.mkdir()}[name](root / "queries" / f"{name}.rq")
+    code, out, err = run_cli(capsys, "query", str(root / "queries" / f"{name}.rq"), "--root", str(root))
+    assert code == 2 and out == "" and "regular file" in err and err.count("\n") == 1

@@ -126,11 +126,22 @@ def read_query_text(path: Path) -> str:
         raise BadInputError("query file not found", path=path) from None
     except OSError as e:
         raise BadInputError(f"cannot read query file: {e.strerror}", path=path) from None
-    with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise BadInputError("a query file must be a regular file (not a directory, device or pipe)",
                                 path=path)
-        data = f.read(4 * MAX_QUERY_CHARS + 1)
+        chunks, total = [], 0
+        while total <= 4 * MAX_QUERY_CHARS:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        data = b"".join(chunks)
+    except OSError as e:
+        raise BadInputError(f"cannot read query file: {e.strerror}", path=path) from None
+    finally:
+        os.close(fd)
     if len(data) > 4 * MAX_QUERY_CHARS:
         raise BadInputError(f"query file over {4 * MAX_QUERY_CHARS:,} bytes: refused unread", path=path)
     try:
