@@ -128,7 +128,10 @@ def format_ttl(result: Result) -> str:
 
     from .namespaces import PREFIXES
 
-    return ox.serialize(_ox_triples(result), format=ox.RdfFormat.TURTLE, prefixes=PREFIXES).decode("utf-8")
+    iris = {t.value for triple in result.triples or () for t in triple if t.kind == "uri"} | {
+        t.datatype for triple in result.triples or () for t in triple if t.kind == "literal" and t.datatype}
+    used = {p: ns for p, ns in PREFIXES.items() if any(i.startswith(ns) for i in iris)}  # only what is used
+    return ox.serialize(_ox_triples(result), format=ox.RdfFormat.TURTLE, prefixes=used).decode("utf-8")
 
 
 def format_jsonld(result: Result) -> str:
