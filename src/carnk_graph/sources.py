@@ -51,6 +51,8 @@ class ProjectPaths:
         """Every file whose content determines a build, in a stable order."""
         files = [self.ontology, *self.kg, *self.tables, *self.shapes]
         files += [p for p in (self.mappings, self.context) if p.is_file()]
+        # the build runs the quality checks on the release (checks.py): a changed check means a rebuild
+        files += sorted(self.checks.glob("*.rq")) if self.checks.is_dir() else []
         return files
 
     def default_dist(self) -> Path:
