@@ -21,10 +21,28 @@ VANN = "http://purl.org/vocab/vann/"
 XSD_DATE = URIRef("http://www.w3.org/2001/XMLSchema#date")
 ONTOLOGY = kh.ONTOLOGY_IRI
 
-#: The only publication, trial and PubMed identifiers the project has verified (literature.md).
-VERIFIED_DOIS = {"10.1056/NEJMoa1910607"}
-VERIFIED_PMIDS = {"32023374"}
-VERIFIED_NCTS = {"NCT03056339"}
+#: The only publication, trial and PubMed identifiers the project has verified: literature.md, and
+#: those read in stored copies of publisher, PubMed, PMC or registry pages (research notes R1-R3 and
+#: the curators' own look-ups, issue 12.14). Adding one here needs a page where it was read.
+VERIFIED_DOIS = {
+    "10.1056/NEJMoa1910607",            # Liu 2020 (literature.md)
+    "10.1038/leu.2017.226",             # Liu 2018 (R1: publisher abstract)
+    "10.1186/s13046-022-02327-z",       # Pan 2022 review, table 4 (R1: journal page)
+    "10.1182/blood-2014-07-592881",     # Shah 2015 (R1: PubMed record)
+    "10.1038/s41375-020-01056-6",       # Zhang 2021 (R1: PMC header)
+    "10.1182/blood.2023020023",         # Del Bufalo 2023 (R1: dissem.in record)
+    "10.1158/1078-0432.CCR-16-2981",    # Dolstra 2017 (R1: reference list)
+    "10.1093/neuonc/noad087",           # Burger 2023 (R3: PubMed-derived record)
+    "10.1016/S0140-6736(24)02462-0",    # Ghobadi 2025 (R2: PubMed mirror)
+    "10.1016/j.stem.2018.06.002",       # Li 2018 (R2: Cell Press page)
+    "10.1186/s13045-020-00998-9",       # Yilmaz 2020 review (PMC page header)
+    "10.3389/fimmu.2020.584099",        # Zhao 2020 review (PMC page header)
+    "10.1186/s12967-022-03437-0",       # J Transl Med 2022 review (journal table pages)
+    "10.1186/s13045-018-0677-2",        # J Hematol Oncol 2018 review (journal figure page)
+    "10.1007/s11864-021-00920-6",       # Khurana 2022 review (CORD-19 record)
+}
+VERIFIED_PMIDS = {"32023374", "25452614", "33077866", "37148198", "39798981", "33287875", "33193399"}
+VERIFIED_NCTS = {"NCT03056339", "NCT01287104", "NCT05182073", "NCT02944162"}
 
 
 def _verified_literature(kind: str) -> set[str]:
@@ -255,14 +273,16 @@ def test_the_liu_2020_publication_carries_its_verified_identifiers():
     assert str(g.value(URIRef(kh.KG + "nct03056339"), URIRef(kh.CARNK + "nctId"))) == "NCT03056339"
 
 
-def test_the_liu_2020_construct_lists_only_verified_domains_in_order():
+def test_the_liu_2020_construct_lists_every_domain_in_its_true_position():
+    """Issue 12.6: scFv 1, IgG1 CH2-CH3 spacer 2, CD28 transmembrane 3, CD28 4, CD3-zeta 5 (literature L23)."""
     from carnk_graph.namespaces import sparql_prologue
 
     q = """SELECT ?pos ?domain WHERE { carnkkg:liu2020-car carnk:hasDomainAt ?p .
            ?p carnk:position ?pos ; carnk:domain ?domain } ORDER BY ?pos"""
     rows = [(int(r.pos), short(r.domain)) for r in kh.knowledge_graph().query(sparql_prologue() + q)]
-    assert rows == [(1, "carnkkg:anti-cd19-scfv"), (2, "carnkkg:cd28-costimulatory-domain"),
-                    (3, "carnkkg:cd3zeta-activation-domain")]
+    assert rows == [(1, "carnkkg:anti-cd19-scfv"), (2, "carnkkg:igg1-ch2ch3-spacer"),
+                    (3, "carnkkg:cd28-transmembrane-domain"), (4, "carnkkg:cd28-costimulatory-domain"),
+                    (5, "carnkkg:cd3zeta-activation-domain")]
 
 
 def test_payloads_are_not_car_domains():
@@ -326,7 +346,8 @@ def test_no_nct_number_but_the_verified_one_is_written():
 
 def test_no_pubmed_identifier_but_the_verified_one_is_written():
     literals = [str(x) for t in kh.knowledge_graph() for x in t if isinstance(x, Literal)]
-    found = {m for s in literals for m in re.findall(r"(?<![\w.-])\d{7,8}(?![\w.-])", s)}
+    # digits after a colon are the local part of a CURIE (CL:0000084), not a PubMed identifier
+    found = {m for s in literals for m in re.findall(r"(?<![\w.:-])\d{7,8}(?![\w.-])", s)}
     assert found <= VERIFIED_PMIDS, found - VERIFIED_PMIDS
 
 
@@ -464,3 +485,218 @@ def test_the_ontology_stays_free_of_datatypes_hermit_cannot_read():
     bad = [(short(s), short(p)) for s, p, o in g if isinstance(o, Literal) and o.datatype == XSD_DATE
            and p not in allowed_outside]
     assert bad == []
+
+
+# --- issue 12: right answers and traceable sources (one test, or more, per point) -------------------
+
+def ask_saved(built, name: str, **params) -> list[dict[str, str]]:
+    """A saved query's rows on the built release, IRIs shortened to carnkkg:/carnk: names."""
+    import carnk_graph
+
+    rows = carnk_graph.query(name, root=kh.REPO, dist=built.dist, **params)
+    return [{k: (short(v) if isinstance(v, str) else v) for k, v in row.items()} for row in rows]
+
+
+def test_12_1_safety_rolls_icans_up_to_neurotoxicity_so_both_therapies_meet_on_one_row(built):
+    rows = ask_saved(built, "safety-side-by-side")
+    neuro = [r for r in rows if r["toxicity"] == "carnkkg:neurotoxicity"]
+    assert neuro and all(r["therapyLevel"] == "carnk:Minimal" for r in neuro)
+    assert {(r["comparatorToxicity"], r["comparatorLevel"]) for r in neuro} == {("carnkkg:icans", "carnk:Common")}
+    assert "carnkkg:icans" not in {r["toxicity"] for r in rows}, "ICANS is reported on the neurotoxicity row"
+
+
+def test_12_1_findings_on_neurotoxicity_include_the_icans_findings(built):
+    rows = ask_saved(built, "findings-on-a-toxicity", toxicity="carnkkg:neurotoxicity")
+    assert {"carnkkg:neurotoxicity", "carnkkg:icans"} <= {r["specificToxicity"] for r in rows}
+
+
+def test_12_1_car_t_icans_meets_car_nk_neurotoxicity_when_compared(built):
+    rows = ask_saved(built, "toxicities-common-with-one-therapy-rare-with-another",
+                     other="carnkkg:car-nk-cell-therapy")
+    assert ("carnkkg:neurotoxicity", "carnkkg:icans", "carnkkg:neurotoxicity", "carnk:Minimal") in {
+        (r["toxicity"], r["therapyToxicity"], r["otherToxicity"], r["otherLevel"]) for r in rows}
+
+
+def test_12_2_allogeneic_car_t_can_cause_gvhd_and_autologous_car_t_is_not_expected_to(built):
+    rows = ask_saved(built, "safety-side-by-side")
+    car_t_gvhd = {(r["comparatorLevel"], r["comparatorSetting"]) for r in rows
+                  if r["toxicity"] == "carnkkg:graft-versus-host-disease"}
+    assert car_t_gvhd == {("carnk:Rare", "carnk:Allogeneic"), ("carnk:NotExpected", "carnk:Autologous")}
+
+
+@pytest.mark.parametrize("finding,affected,assessed", [("zhang2021-tox-gvhd", 2, 43), ("delbufalo2023-tox-gvhd", 1, 13)])
+def test_12_2_donor_derived_car_t_studies_report_gvhd_with_their_counts(finding, affected, assessed):
+    g, node = kh.kg_graph(), URIRef(kh.KG + finding)
+    assert g.value(node, URIRef(kh.CARNK + "therapyType")) == URIRef(kh.KG + "car-t-cell-therapy")
+    assert g.value(node, URIRef(kh.CARNK + "frequencyLevel")) == URIRef(kh.CARNK + "Observed")
+    assert (int(g.value(node, URIRef(kh.CARNK + "patientsAffected"))),
+            int(g.value(node, URIRef(kh.CARNK + "patientsAssessed")))) == (affected, assessed)
+
+
+def test_12_3_the_overview_claim_that_all_car_t_is_autologous_meets_its_counter_claim(built):
+    rows = ask_saved(built, "disagreeing-donor-setting-claims")
+    assert {(r["claimSource"], r["claimSetting"], r["counterSetting"], r["counterSource"]) for r in rows} == {
+        ("carnkkg:domain-overview", "carnk:Autologous", "carnk:Allogeneic", "carnkkg:zhang2021"),
+        ("carnkkg:domain-overview", "carnk:Autologous", "carnk:Allogeneic", "carnkkg:delbufalo2023")}
+    g = kh.kg_graph()
+    approved = URIRef(kh.KG + "car-t-autologous-approved-products")
+    assert g.value(approved, URIRef(kh.CARNK + "extent")) == URIRef(kh.CARNK + "ApprovedProducts")
+    assert g.value(approved, URIRef(kh.CARNK + "donorSetting")) == URIRef(kh.CARNK + "Autologous")
+
+
+def test_12_4_a_car_t_cell_keeps_its_t_cell_receptor_and_its_immune_branch(built):
+    counts = {r["cellType"]: int(r["mechanisms"]) for r in ask_saved(built, "recognition-mechanism-count")}
+    assert counts["carnkkg:car-t-cell"] == 2
+    branches = {(r["cellType"], r["branch"]) for r in ask_saved(built, "immune-branch-of-cell-types")}
+    assert ("carnkkg:car-t-cell", "carnkkg:adaptive-immune-system") in branches
+
+
+def test_12_5_an_autologous_product_is_never_reported_as_needing_hla_matching_and_unknown_is_not_false(built):
+    rows = {r["product"]: r for r in ask_saved(built, "hla-matching-by-product")}
+    assert rows["carnkkg:autologous-car-t-product"]["noMatchingNeeded"] is True
+    assert all(r["noMatchingNeeded"] is not False for r in rows.values()
+               if r["requiresHLAMatching"] is None), "false only where a source says matching is needed"
+
+
+def test_12_7_the_nk_gvhd_statement_is_a_general_claim_with_a_published_caveat():
+    g = kh.kg_graph()
+    claim = URIRef(kh.KG + "tox-nk-allogeneic-gvhd")
+    assert g.value(claim, URIRef(kh.CARNK + "frequencyLevel")) == URIRef(kh.CARNK + "NotExpected")
+    assert g.value(claim, URIRef(kh.CARNK + "study")) is None
+    caveats = list(g.subjects(URIRef(kh.CARNK + "caveatTo"), claim))
+    assert caveats == [URIRef(kh.KG + "tox-nk-allogeneic-gvhd-shah2015")]
+    assert g.value(caveats[0], URIRef(kh.CARNK + "source")) == URIRef(kh.KG + "shah2015")
+    assert (int(g.value(caveats[0], URIRef(kh.CARNK + "patientsAffected"))),
+            int(g.value(caveats[0], URIRef(kh.CARNK + "patientsAssessed")))) == (5, 9)
+
+
+def test_12_7_not_observed_is_kept_for_study_findings():
+    g = kh.kg_graph()
+    for finding in g.subjects(URIRef(kh.CARNK + "frequencyLevel"), URIRef(kh.CARNK + "NotObserved")):
+        assert g.value(finding, URIRef(kh.CARNK + "study")) is not None, short(finding)
+
+
+def test_12_8_product_cells_inherit_what_is_stated_of_nk_cells(built):
+    branches = {(r["cellType"], r["branch"], r["statedFor"]) for r in ask_saved(built, "immune-branch-of-cell-types")}
+    assert ("carnkkg:liu2020-car-nk-cells", "carnkkg:innate-immune-system", "carnkkg:nk-cell") in branches
+    assert ("carnkkg:car-nk-cell", "carnkkg:innate-immune-system", "carnkkg:nk-cell") in branches
+    assert (URIRef(kh.KG + "car-nk-cell"), URIRef(kh.CARNK + "partOfImmuneBranch"), None) not in kh.kg_graph(), \
+        "stated once for the kind, not restated for the sub-kind"
+
+
+@pytest.mark.parametrize("receptor", ["kir2dl1", "nkg2a"])
+def test_12_8_subset_receptors_are_not_stated_of_every_nk_cell(receptor):
+    g, nk = kh.kg_graph(), URIRef(kh.KG + "nk-cell")
+    assert (nk, URIRef(kh.CARNK + "expresses"), URIRef(kh.KG + receptor)) not in g
+    assert (nk, URIRef(kh.CARNK + "expressedBySubset"), URIRef(kh.KG + receptor)) in g
+
+
+def test_12_8_every_kind_level_individual_names_its_kind():
+    g = kh.kg_graph()
+    for rep, kind in g.subject_objects(URIRef(kh.CARNK + "representsKind")):
+        assert (rep, RDF.type, kind) in g or (kind, OWL.equivalentClass, None) in kh.ontology_graph(), short(rep)
+
+
+def test_12_9_a_car_construct_is_a_genetic_design_that_encodes_a_receptor():
+    o, g = kh.ontology_graph(), kh.knowledge_graph()
+    construct = URIRef(kh.CARNK + "CARConstruct")
+    assert (construct, RDFS.subClassOf, URIRef(kh.CARNK + "GeneticConstruct")) in o
+    assert URIRef(kh.CARNK + "Protein") not in set(g.transitive_objects(construct, RDFS.subClassOf))
+    liu_car = URIRef(kh.KG + "liu2020-car")
+    receptor = g.value(liu_car, URIRef(kh.CARNK + "encodesReceptor"))
+    assert (receptor, RDF.type, URIRef(kh.CARNK + "ChimericAntigenReceptor")) in g
+    cells = URIRef(kh.KG + "liu2020-car-nk-cells")
+    assert (cells, URIRef(kh.CARNK + "expresses"), receptor) in g
+    assert (cells, URIRef(kh.CARNK + "expresses"), liu_car) not in g
+
+
+def test_12_9_payloads_are_carried_by_the_vector_construct_not_the_product():
+    g = kh.kg_graph()
+    vector = g.value(URIRef(kh.KG + "liu2020-product"), URIRef(kh.CARNK + "hasVectorConstruct"))
+    assert set(g.objects(vector, URIRef(kh.CARNK + "hasPayload"))) == {URIRef(kh.KG + "il-15"), URIRef(kh.KG + "inducible-caspase-9")}
+    assert (vector, URIRef(kh.CARNK + "carriesCARConstruct"), URIRef(kh.KG + "liu2020-car")) in g
+    assert (URIRef(kh.KG + "liu2020-product"), URIRef(kh.CARNK + "hasPayload"), None) not in g
+
+
+def test_12_10_dcmi_source_is_left_alone_and_data_use_the_local_subproperty():
+    o = kh.ontology_graph()
+    assert list(o.objects(DCTERMS.source, RDFS.range)) == [] and list(o.objects(DCTERMS.source, RDFS.domain)) == []
+    assert (URIRef(kh.CARNK + "source"), RDFS.subPropertyOf, DCTERMS.source) in o
+    assert (None, DCTERMS.source, None) not in kh.kg_graph()
+
+
+def test_12_11_only_icans_is_a_toxic_encephalopathy():
+    o = kh.ontology_graph()
+    mondo = URIRef("http://purl.obolibrary.org/obo/MONDO_0005527")
+    assert (URIRef(kh.CARNK + "ICANS"), RDFS.subClassOf, mondo) in o
+    assert (URIRef(kh.CARNK + "Neurotoxicity"), RDFS.subClassOf, mondo) not in o
+
+
+CELL_SOURCES = ["peripheral-blood", "umbilical-cord-blood", "induced-pluripotent-stem-cells", "nk-cell-lines",
+                "hematopoietic-stem-cells"]
+
+
+@pytest.mark.parametrize("source", CELL_SOURCES)
+def test_12_12_every_cell_source_yields_nk_cells_and_has_a_sourced_donor_setting(source):
+    g, node = kh.kg_graph(), URIRef(kh.KG + source)
+    assert (node, URIRef(kh.CARNK + "yieldsCellType"), URIRef(kh.KG + "nk-cell")) in g
+    options = list(g.subjects(URIRef(kh.CARNK + "cellSource"), node))
+    options = [o for o in options if (o, RDF.type, URIRef(kh.CARNK + "SourceDonorSetting")) in g]
+    assert options and all(g.value(o, URIRef(kh.CARNK + "source")) is not None for o in options)
+
+
+@pytest.mark.parametrize("source,example", [("induced-pluripotent-stem-cells", "ghobadi2025"),
+                                            ("nk-cell-lines", "burger2023"), ("hematopoietic-stem-cells", "dolstra2017")])
+def test_12_12_the_literature_examples_of_each_source_are_cited(source, example):
+    g = kh.kg_graph()
+    options = [o for o in g.subjects(URIRef(kh.CARNK + "cellSource"), URIRef(kh.KG + source))]
+    assert URIRef(kh.KG + example) in {s for o in options for s in g.objects(o, URIRef(kh.CARNK + "source"))}
+
+
+def test_12_13_cd16_mediates_antibody_directed_recognition_not_innate_hla_regulated_recognition(built):
+    rows = {(r["mechanism"], r["receptor"]) for r in ask_saved(built, "receptors-by-recognition-mechanism")}
+    assert ("carnkkg:antibody-dependent-recognition", "carnkkg:cd16") in rows
+    assert ("carnkkg:innate-receptor-recognition", "carnkkg:cd16") not in rows
+
+
+def test_12_13_dap12_is_an_activation_domain():
+    assert (URIRef(kh.KG + "dap12-signalling-domain"), RDF.type, URIRef(kh.CARNK + "ActivationDomain")) in kh.kg_graph()
+
+
+@pytest.mark.parametrize("iri,acronym", [(kh.CARNK + "ICANS", "ICANS"), (kh.KG + "icans", "ICANS"),
+                                         (kh.KG + "il-15", "IL-15"), (kh.KG + "pd-1", "PD-1"), (kh.KG + "bcma", "BCMA"),
+                                         (kh.KG + "dnam-1", "DNAM-1"), (kh.CARNK + "doi", "DOI"), (kh.CARNK + "pmid", "PMID")])
+def test_12_13_acronyms_are_synonyms_and_full_names_are_labels(iri, acronym):
+    g = kh.knowledge_graph()
+    assert str(g.value(URIRef(iri), RDFS.label)) != acronym
+    assert Literal(acronym, lang="en") in set(g.objects(URIRef(iri), SKOS.altLabel))
+
+
+def test_12_13_definitions_are_neither_circular_nor_mis_scoped():
+    o = kh.ontology_graph()
+    cell = str(o.value(URIRef(kh.CARNK + "Cell"), SKOS.definition))
+    assert not cell.lower().startswith("a cell"), cell
+    assert str(o.value(URIRef(kh.CARNK + "CellTherapy"), RDFS.label)) == "immune cell therapy"
+    assert Literal("suicide gene", lang="en") not in set(o.objects(URIRef(kh.CARNK + "SafetySwitch"), SKOS.altLabel))
+
+
+UNIDENTIFIABLE = ["textbook-background", "review-tables", "identifier-reference"]
+
+
+@pytest.mark.parametrize("name", UNIDENTIFIABLE)
+def test_12_14_no_fact_cites_an_unidentifiable_source(name):
+    assert (None, URIRef(kh.CARNK + "source"), URIRef(kh.KG + name)) not in kh.kg_graph()
+    assert (URIRef(kh.KG + name), None, None) not in kh.kg_graph()
+
+
+def test_12_14_the_only_source_document_is_the_overview_and_curator_knowledge_is_marked():
+    g = kh.kg_graph()
+    assert set(g.subjects(RDF.type, URIRef(kh.CARNK + "SourceDocument"))) == {URIRef(kh.KG + "domain-overview")}
+    curated = set(g.subjects(URIRef(kh.CARNK + "evidenceLevel"), URIRef(kh.CARNK + "CuratorInterpretation")))
+    assert all(g.value(n, SKOS.note) is not None for n in curated), "curator knowledge says what the curators added"
+
+
+def test_14_4_every_knowledge_graph_individual_is_declared_a_named_individual():
+    g = kh.kg_graph()
+    typed = {s for s in g.subjects(RDF.type, None) if str(s).startswith(kh.KG)}
+    assert typed == {s for s in typed if (s, RDF.type, OWL.NamedIndividual) in g}

@@ -167,7 +167,8 @@ def test_a_parameter_changes_the_answer(capsys, built):
                            "--param", "construct=carnkkg:liu2020-car")
     assert code == 0
     domains = [row[1] for row in csv_rows(out)[1:]]
-    assert domains == [KG + "anti-cd19-scfv", KG + "cd28-costimulatory-domain", KG + "cd3zeta-activation-domain"]
+    assert domains == [KG + "anti-cd19-scfv", KG + "igg1-ch2ch3-spacer", KG + "cd28-transmembrane-domain",
+                       KG + "cd28-costimulatory-domain", KG + "cd3zeta-activation-domain"]
 
 
 def test_a_parameter_accepts_a_full_iri(capsys, built):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from pyshacl import validate
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import RDF, RDFS, SH
+from rdflib.namespace import OWL, RDF, RDFS, SH
 
 import knowledge_helpers as kh
 
@@ -144,7 +144,9 @@ def test_no_shape_query_reaches_outside_the_graph():
 def test_every_class_with_individuals_is_the_target_of_a_node_shape():
     g = kh.knowledge_graph()
     targets = set(kh.shapes_graph().objects(None, SH.targetClass))
-    classes = {c for s, c in kh.kg_graph().subject_objects(RDF.type) if str(s).startswith(kh.KG)}
+    # owl:NamedIndividual is the OWL declaration every individual carries (issue 14.4), not a kind
+    classes = {c for s, c in kh.kg_graph().subject_objects(RDF.type)
+               if str(s).startswith(kh.KG) and c != OWL.NamedIndividual}
     untargeted = [c for c in classes
                   if not ({c} | set(g.transitive_objects(c, RDFS.subClassOf))) & targets]
     assert untargeted == []
@@ -184,9 +186,11 @@ def test_the_invalid_fixture_fires_its_shape_and_no_other(path):
 # --- the shipped graph ------------------------------------------------------------------------------
 
 #: Warnings the shipped graph is known to raise, each for a documented reason (see the messages).
+#: The Liu et al. 2020 construct no longer warns: its transmembrane domain is recorded (issue 12.6).
+#: The overview's two generic products name no cell source, and no source read names one for them.
 KNOWN_WARNINGS = {
-    ("CARConstructShape-transmembraneDomain", "liu2020-car"),
     ("CellTherapyProductShape-cellSource", "allogeneic-car-nk-product"),
+    ("CellTherapyProductShape-cellSource", "autologous-car-t-product"),
 }
 
 

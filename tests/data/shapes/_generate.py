@@ -224,7 +224,7 @@ SPEC["constructs"] = [
                   "sh:qualifiedValueShape [ sh:class carnk:TransmembraneDomain ] ; sh:qualifiedMinCount 1 ; sh:qualifiedMaxCount 1",
                   "has exactly one transmembrane domain",
                   ("set", "carnk:hasDomainAt ex:pos1 , ex:pos3 , ex:pos4"), severity="Warning",
-                  note=" Reported as a warning, not a violation: some published constructs (such as the one of Liu et al. 2020) are described without their transmembrane domain, and the graph records only verified domains."),
+                  note=" Reported as a warning, not a violation: some published constructs are described without their transmembrane domain, and the graph records only verified domains."),
              prop("signallingDomain", "( carnk:hasDomainAt carnk:domain )", None,
                   "sh:qualifiedValueShape [ sh:class carnk:SignallingDomain ] ; sh:qualifiedMinCount 1",
                   "has at least one intracellular signalling domain",
