@@ -385,6 +385,7 @@ def compile_table(path: str | Path, lookup_graphs: Iterable["Graph"], into: "Gra
         seen[key] = cells[0].line
         node = URIRef(f"{KG}{spec.slug}-{hashlib.sha256(key.encode('utf-8')).hexdigest()[:12]}")
         out.add((node, URIRef(RDF_TYPE), URIRef(spec.rdf_class)))
+        out.add((node, URIRef(RDF_TYPE), URIRef(PREFIXES["owl"] + "NamedIndividual")))  # OWL tools list it (14.4)
         out.add((node, URIRef(RDFS_LABEL), Literal(compiler.label(values), lang="en")))
         for prop, obj in triples + _derived(spec, values):
             out.add((node, prop, obj))
