@@ -702,3 +702,12 @@ def test_14_4_every_knowledge_graph_individual_is_declared_a_named_individual():
     g = kh.kg_graph()
     typed = {s for s in g.subjects(RDF.type, None) if str(s).startswith(kh.KG)}
     assert typed == {s for s in typed if (s, RDF.type, OWL.NamedIndividual) in g}
+
+
+@pytest.mark.parametrize("level", ["StatedInSource", "SecondarySource", "CuratorInterpretation", "Uncertain"])
+def test_12_the_readme_explains_every_evidence_level_and_when_curator_knowledge_is_allowed(level):
+    text = (kh.REPO / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## Modelling and evidence"):text.index("## Asking questions")]
+    assert f"`carnk:{level}`" in section
+    assert "curator's own knowledge is allowed only" in section
+    assert "carnk:representsKind" in section, "how kind-level truths are modelled (12.8)"
