@@ -105,7 +105,7 @@ def cli(project: Path, *args: str) -> int:
 
 # -- no network unless --allow-network -----------------------------------------------------------------
 
-@pytest.mark.parametrize("reasoner", ["hermit", "owlrl", None])
+@pytest.mark.parametrize("reasoner", [pytest.param("hermit", marks=pytest.mark.slow), "owlrl", None])
 def test_a_build_makes_zero_network_attempts(project, reasoner):
     """An outer guard that allows everything records what the CLI's own guard saw: nothing at all."""
     if reasoner == "hermit" and not __import__("shutil").which("java"):
@@ -129,6 +129,7 @@ def refused_guard() -> Iterator:
     assert holder[0].refused, "nothing was refused"
 
 
+@pytest.mark.slow  # the shipped graph through the HermiT JVM
 def test_building_and_querying_the_shipped_graph_makes_zero_network_attempts(project_root, tmp_path):
     dist = str(tmp_path / "dist")
     with network_guard(allowed=True) as recorder:
@@ -361,6 +362,7 @@ def test_validation_never_changes_its_input_graphs(project):
     assert (_triples(data), _triples(src.shapes), _triples(src.ontology)) == before
 
 
+@pytest.mark.slow  # the HermiT JVM
 def test_inferred_triples_live_only_in_the_inferred_graph(project):
     if not __import__("shutil").which("java"):
         pytest.skip("needs Java for HermiT")
@@ -558,6 +560,7 @@ def proxy_trap() -> Iterator[ProxyTrap]:
 IMPORTS = "<http://purl.obolibrary.org/obo/cl.owl>"
 
 
+@pytest.mark.slow  # the HermiT JVM
 def test_hermit_itself_would_fetch_an_import(proxy_trap, tmp_path):
     """The control: given owl:imports, the OWL API inside HermiT.jar fetches it (through the trap)."""
     import subprocess
@@ -574,6 +577,7 @@ def test_hermit_itself_would_fetch_an_import(proxy_trap, tmp_path):
     assert any(b"cl.owl" in h for h in proxy_trap.hits)
 
 
+@pytest.mark.slow  # the HermiT JVM
 def test_a_build_with_owl_imports_gives_hermit_nothing_to_fetch(project, proxy_trap, monkeypatch):
     ontology = project / "ontology" / "carnk.ttl"
     ontology.write_text(ontology.read_text(encoding="utf-8")
