@@ -805,3 +805,18 @@ def test_running_what_is_not_a_regular_file_is_one_usage_error(capsys, tmp_path,
      "folder": lambda p: p.mkdir()}[name](root / "queries" / f"{name}.rq")
     code, out, err = run_cli(capsys, "query", str(root / "queries" / f"{name}.rq"), "--root", str(root))
     assert code == 2 and out == "" and "regular file" in err and err.count("\n") == 1
+
+
+def test_print_names_the_graphs_where_load_put_them(capsys):
+    code, text, err = run_cli(capsys, "query", "study-outcomes-by-source", "--print",
+                              "--graph-prefix", "http://example.org/g/", "--root", str(PROJECT_ROOT))
+    assert code == 0, err
+    assert [line.split("=", 1)[1].strip() for line in text.splitlines() if line.startswith("#   default-graph-uri")] \
+        == ["http://example.org/g/ontology", "http://example.org/g/kg", "http://example.org/g/inferred"]
+
+
+@pytest.mark.parametrize("argv", [["--graph-prefix", "http://example.org/g/"],
+                                  ["--print", "--graph-prefix", "not an iri"]])
+def test_a_graph_prefix_without_print_or_not_an_iri_is_a_usage_error(capsys, argv):
+    code, out, err = run_cli(capsys, "query", "study-outcomes-by-source", *argv, "--root", str(PROJECT_ROOT))
+    assert code == 2 and out == "" and err.count("\n") == 1

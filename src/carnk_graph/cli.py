@@ -132,8 +132,15 @@ def cmd_query(args) -> int:
         return 0
     if not args.name:
         raise BadInputError("query: give a saved query name, a .rq file, or --list")
+    if args.graph_prefix is not None and not args.print:
+        raise BadInputError("query: --graph-prefix goes with --print")
     if args.print:
-        _write(api.query_text(args.name, args.param, root=args.root))
+        graphs = None
+        if args.graph_prefix is not None:
+            from .namespaces import GRAPH_NAMES
+            from .remote import target_iris
+            graphs = list(target_iris(GRAPH_NAMES, args.graph_prefix).values())
+        _write(api.query_text(args.name, args.param, root=args.root, graphs=graphs))
         return 0
     from .formats import render
 
@@ -309,6 +316,8 @@ def make_parser() -> "argparse.ArgumentParser":
     q.add_argument("--print", action="store_true",
                    help="print the query text to run on another store (parameters bound, prefixes "
                         "declared, dataset as default-graph-uri lines); run nothing")
+    q.add_argument("--graph-prefix", metavar="IRI",
+                   help="with --print: the graphs are under this IRI prefix, as `load --graph-prefix` put them")
     q.set_defaults(func=cmd_query)
 
     ld = sub.add_parser("load", parents=[common], help="load the release into a remote triple store")
@@ -379,7 +388,8 @@ def quick_query_args(argv: Sequence[str]):
     if not argv or argv[0] != "query":
         return None
     ns = dict(root=None, dist=None, debug=False, quiet=False, allow_network=False, command="query", name=None,
-              list=False, param=[], format="table", engine="oxigraph", timeout=60.0, print=False)
+              list=False, param=[], format="table", engine="oxigraph", timeout=60.0, print=False,
+              graph_prefix=None)
     rest = list(argv[1:])
     i = 0
     while i < len(rest):
