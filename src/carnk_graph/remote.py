@@ -384,6 +384,7 @@ class SparqlClient:
         self._secrets = (password, *(x for u in (endpoint, update, gsp) for x in url_secrets(u)))
         self._watchdog = _Watchdog()
         self.deadline: float | None = None  # monotonic; None: each request gets `timeout`
+        self.server: str | None = None  # the store's Server header, once it has answered
         handlers: list = _handlers(self._watchdog)
         if user is not None:
             urls = [u for u in (endpoint, self.update_url, gsp) if u]
@@ -396,6 +397,11 @@ class SparqlClient:
                 prior.add_password(None, urls, user, password or "", is_authenticated=True)
                 handlers.append(urllib.request.HTTPBasicAuthHandler(prior))
         self._opener = urllib.request.build_opener(*handlers)
+
+    @property
+    def is_virtuoso(self) -> bool:
+        """Whether the store said it is Virtuoso (its Server header), for its known quirks."""
+        return "virtuoso" in (self.server or "").lower()
 
     def show(self, url: str) -> str:
         """`url` as it may be printed."""
@@ -424,6 +430,8 @@ class SparqlClient:
         self._watchdog.fired = False
         try:
             with self._opener.open(req, timeout=remaining) as resp:
+                if not self.is_virtuoso:  # any endpoint saying so is enough (a proxy may hide it on another)
+                    self.server = resp.headers.get("Server") or self.server
                 return self._read(resp, MAX_RESPONSE_BYTES, deadline, what, url)
         except urllib.error.HTTPError as e:
             try:
@@ -552,7 +560,16 @@ class _RestoreFailed(RemoteStoreError):
     """The swap failed and so did putting the old graphs back: the backup graphs must survive."""
 
 
-def _insert_data(graph: str, lines: Sequence[str]) -> str:
+#: An N-Triples line whose object is an xsd:decimal written without a fraction ("68"^^xsd:decimal).
+_WHOLE_DECIMAL = re.compile(r'(?<=\s)"([+-]?\d+)"\^\^<http://www\.w3\.org/2001/XMLSchema#decimal> \.$')
+
+
+def _insert_data(graph: str, lines: Sequence[str], virtuoso: bool = False) -> str:
+    """One INSERT DATA request. For Virtuoso, a decimal without a fraction is written with ".0":
+    its SPARQL parser reads "68"^^xsd:decimal as xsd:integer (its Graph Store upload does not),
+    while "68.0"^^xsd:decimal is stored, and answered, as the release's "68"^^xsd:decimal."""
+    if virtuoso:
+        lines = [_WHOLE_DECIMAL.sub(r'"\1.0"^^<http://www.w3.org/2001/XMLSchema#decimal> .', line) for line in lines]
     return f"INSERT DATA {{ GRAPH <{graph}> {{\n" + "\n".join(lines) + "\n} }"
 
 
@@ -572,7 +589,7 @@ def _send_chunk(client: SparqlClient, method: str, staging: str, part: Sequence[
         if method == "gsp":
             client.post_triples(staging, data)
         else:
-            client.update(_insert_data(staging, part), what="upload")
+            client.update(_insert_data(staging, part, client.is_virtuoso), what="upload")
     except RemoteStoreError as e:
         if getattr(e, "status", None) not in SPLIT_STATUSES or len(part) < SPLIT_MIN:
             raise
