@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
 
 from .errors import BadInputError, RefusedError, RemoteStoreError
-from .namespaces import GRAPH_BASE, GRAPH_NAMES, GRAPHS, SKOLEM_BASE
+from .namespaces import GRAPH_BASE, GRAPH_NAMES, GRAPHS, PREFIXES, SKOLEM_BASE
 
 #: Chunk limits per upload method. Virtuoso 7 compiles INSERT DATA into SQL and refuses
 #: more than 10 000 lines of it ("SP031"), about 1 500 triples of distinct terms, and its
@@ -561,7 +561,8 @@ class _RestoreFailed(RemoteStoreError):
 
 
 #: An N-Triples line whose object is an xsd:decimal written without a fraction ("68"^^xsd:decimal).
-_WHOLE_DECIMAL = re.compile(r'(?<=\s)"([+-]?\d+)"\^\^<http://www\.w3\.org/2001/XMLSchema#decimal> \.$')
+_XSD_DECIMAL = PREFIXES["xsd"] + "decimal"
+_WHOLE_DECIMAL = re.compile(r'(?<=\s)"([+-]?\d+)"\^\^<' + re.escape(_XSD_DECIMAL) + r'> \.$')
 
 
 def _insert_data(graph: str, lines: Sequence[str], virtuoso: bool = False) -> str:
@@ -569,7 +570,7 @@ def _insert_data(graph: str, lines: Sequence[str], virtuoso: bool = False) -> st
     its SPARQL parser reads "68"^^xsd:decimal as xsd:integer (its Graph Store upload does not),
     while "68.0"^^xsd:decimal is stored, and answered, as the release's "68"^^xsd:decimal."""
     if virtuoso:
-        lines = [_WHOLE_DECIMAL.sub(r'"\1.0"^^<http://www.w3.org/2001/XMLSchema#decimal> .', line) for line in lines]
+        lines = [_WHOLE_DECIMAL.sub(r'"\1.0"^^<' + _XSD_DECIMAL + '> .', line) for line in lines]
     return f"INSERT DATA {{ GRAPH <{graph}> {{\n" + "\n".join(lines) + "\n} }"
 
 
