@@ -446,6 +446,8 @@ VIRTUOSO_DEVIATIONS: dict[str, str] = {
                                   "most specific ones: OPTIONAL { ?domain a ?narrower . ?narrower "
                                   "rdfs:subClassOf+ ?domainKind } + !BOUND is evaluated wrongly (also as "
                                   "FILTER NOT EXISTS or with the path split into steps)",
+    "safety-side-by-side": "refused before it runs by Virtuoso's stock cost estimate (estimated 4744 s over "
+                           "[SPARQL] MaxQueryCostEstimationTime = 400 s in virtuoso.ini)",
     "outcome-table": "binds ?timePoint but drops ?timeUnit from OPTIONAL { ?figure carnk:timePointValue "
                      "?timePoint ; carnk:timePointUnit ?timeUnit } (also written as two patterns or as a "
                      "subquery)",
