@@ -22,6 +22,7 @@ from carnk_graph.site.entities import path_of
 
 from spine_helpers import MINIMAL, copy_project
 
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 STUDY = "https://w3id.org/carnk/kg/nct03056339"
 CARNK = "https://w3id.org/carnk/"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -436,3 +437,28 @@ def test_the_json_ld_files_read_in_a_json_ld_1_0_processor(site, iri):
     from_pyld = set(ox.parse(nquads.encode("utf-8"), format=ox.RdfFormat.N_TRIPLES))
     expected = set(ox.parse(path=str(base.with_name(base.name + ".nt")), format=ox.RdfFormat.N_TRIPLES))
     assert from_pyld == expected and expected
+
+
+def test_facts_about_the_same_things_with_different_levels_disagree(tmp_path):
+    """Two sources on one study and one toxicity, one 'not observed' and one 'common', are set side by side."""
+    project = copy_project(PROJECT_ROOT, tmp_path / "p")
+    (project / "ontology" / "kg" / "zz-disagree.ttl").write_text("""
+@prefix carnk: <https://w3id.org/carnk/> .
+@prefix carnkkg: <https://w3id.org/carnk/kg/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+carnkkg:zz-tox-a a carnk:ToxicityAssociation ; rdfs:label "zz finding A"@en ;
+    carnk:study carnkkg:nct03056339 ; carnk:therapyType carnkkg:car-nk-cell-therapy ;
+    carnk:toxicity carnkkg:cytokine-release-syndrome ; carnk:frequencyLevel carnk:NotObserved ;
+    carnk:source carnkkg:domain-overview ; carnk:statement "S23" .
+carnkkg:zz-tox-b a carnk:ToxicityAssociation ; rdfs:label "zz finding B"@en ;
+    carnk:study carnkkg:nct03056339 ; carnk:therapyType carnkkg:car-nk-cell-therapy ;
+    carnk:toxicity carnkkg:cytokine-release-syndrome ; carnk:frequencyLevel carnk:Common ;
+    carnk:source carnkkg:domain-overview ; carnk:statement "S23" .
+""", encoding="utf-8")
+    from carnk_graph.build import build
+
+    build(project, project / "dist", no_reason=True)
+    files = render_site(project / "dist", project / "queries", None)
+    html = files["kg/cytokine-release-syndrome.html"].decode("utf-8")
+    blocks = html.split('class="disagreement"')[1:]
+    assert any("zz-tox-a.html" in b.split("</table>")[0] and "zz-tox-b.html" in b.split("</table>")[0] for b in blocks)

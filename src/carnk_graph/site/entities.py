@@ -20,7 +20,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from ..namespaces import BASE, CARNK, ONTOLOGY_IRI, PREFIXES, prefixed_name
+from ..namespaces import BASE, CARNK, KG, ONTOLOGY_IRI, PREFIXES, prefixed_name
 from .graph import (CLASS_TYPES, DCT, OWL, PROPERTY_TYPES, RDF_TYPE, RDFS, RDFS_LABEL, SKOS, SYNONYMS, Node,
                     SiteGraph, Statement)
 
@@ -381,9 +381,14 @@ class Describer:
         for n in nodes:
             cells = [[self.value(o, p) for o in sorted(set(g.objects(n, p)))] for p in preds]
             rows.append({"fact": self.link(n.value), "cells": cells, "refs": self.references(n, short=True),
-                         "key": tuple((p, tuple(sorted(o.value for o in g.objects(n, p) if o.is_iri)))
+                         # what the fact is about (entities of the knowledge graph: study, endpoint,
+                         # toxicity ...) versus what it says (numbers, texts, and the ontology's own values
+                         # such as a frequency level): facts about the same things that say different
+                         # things disagree
+                         "key": tuple((p, tuple(sorted(o.value for o in g.objects(n, p) if is_subject_iri(o))))
                                       for p in preds),
-                         "lits": {p: tuple(sorted(o.value for o in g.objects(n, p) if o.is_literal)) for p in preds}})
+                         "lits": {p: tuple(sorted(o.value for o in g.objects(n, p) if not is_subject_iri(o)))
+                                  for p in preds}})
         rows.sort(key=lambda r: tuple(_sort_cell(c) for c in r["cells"]) + (r["fact"].text,))
         return FactTable(title, self.link(via), [self.link(p) for p in preds], rows,
                          self.disagreements(rows, preds))
@@ -406,6 +411,11 @@ class Describer:
                         "claims": [{"fact": m["fact"], "refs": m["refs"]} for m in members],
                         "rows": [(self.link(p), [m["cells"][preds.index(p)] for m in members]) for p in differing]})
         return out
+
+
+def is_subject_iri(node: Node) -> bool:
+    """An entity of the knowledge graph (a study, a toxicity): what a fact is about, not what it says."""
+    return node.is_iri and node.value.startswith(KG)
 
 
 def _sort_cell(values: list[Value]) -> tuple:
