@@ -2,6 +2,7 @@
 fact shows its source, inferred statements are marked, and the same release gives the same bytes."""
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
@@ -277,12 +278,21 @@ def test_the_search_page_lists_every_entity_without_javascript(site, pages):
 
 # -- determinism, speed, the command --------------------------------------------------------------------
 
-def test_two_builds_of_one_release_are_the_same_bytes(built, project_root):
+def test_two_builds_of_one_release_are_the_same_bytes(built, project_root, tmp_path):
+    """Also across processes with another hash seed: no set or dict order leaks into a page."""
+    import os
+
     figure = project_root / "docs" / "overview.svg"
     first = render_site(built.dist, project_root / "queries", figure)
-    second = render_site(built.dist, project_root / "queries", figure)
-    assert sorted(first) == sorted(second)
-    assert [k for k in first if first[k] != second[k]] == []
+    script = ("import hashlib, json, sys; from pathlib import Path; from carnk_graph.site.build import render_site; "
+              "f = render_site(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])); "
+              "print(json.dumps({k: hashlib.sha256(v).hexdigest() for k, v in f.items()}))")
+    for seed in ("1", "2"):
+        out = subprocess.run([sys.executable, "-c", script, str(built.dist), str(project_root / "queries"), str(figure)],
+                             capture_output=True, text=True, check=True, env={**os.environ, "PYTHONHASHSEED": seed})
+        digests = json.loads(out.stdout)
+        assert sorted(digests) == sorted(first)
+        assert [k for k in first if hashlib.sha256(first[k]).hexdigest() != digests[k]] == []
 
 
 def test_text_from_the_graph_is_escaped(tmp_path):
