@@ -456,11 +456,11 @@ def test_facts_about_the_same_things_with_different_levels_disagree(tmp_path):
 @prefix carnk: <https://w3id.org/carnk/> .
 @prefix carnkkg: <https://w3id.org/carnk/kg/> .
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
-carnkkg:zz-tox-a a carnk:ToxicityAssociation ; rdfs:label "zz finding A"@en ;
+carnkkg:zz-tox-a a carnk:ToxicityAssociation , <http://www.w3.org/2002/07/owl#NamedIndividual> ; rdfs:label "zz finding A"@en ;
     carnk:study carnkkg:nct03056339 ; carnk:therapyType carnkkg:car-nk-cell-therapy ;
     carnk:toxicity carnkkg:cytokine-release-syndrome ; carnk:frequencyLevel carnk:NotObserved ;
     carnk:source carnkkg:domain-overview ; carnk:statement "S23" .
-carnkkg:zz-tox-b a carnk:ToxicityAssociation ; rdfs:label "zz finding B"@en ;
+carnkkg:zz-tox-b a carnk:ToxicityAssociation , <http://www.w3.org/2002/07/owl#NamedIndividual> ; rdfs:label "zz finding B"@en ;
     carnk:study carnkkg:nct03056339 ; carnk:therapyType carnkkg:car-nk-cell-therapy ;
     carnk:toxicity carnkkg:cytokine-release-syndrome ; carnk:frequencyLevel carnk:Common ;
     carnk:source carnkkg:domain-overview ; carnk:statement "S23" .

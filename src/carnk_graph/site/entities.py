@@ -354,10 +354,20 @@ class Describer:
             "synonyms": list(e.synonyms),
             "rows": rows,
             "refs": refs,
+            "cited": self.cited(node, tables),
             "tables": tables,
             "referenced": [(self.inverse(p), sorted(vs, key=lambda v: (v.text.lower(), v.href)))
                            for p, vs in sorted(referenced.items(), key=lambda kv: (g.label(kv[0]).lower(), kv[0]))],
         }
+
+    def cited(self, node: Node, tables: list[FactTable]) -> list[Value]:
+        """Every source cited on the page (by the entity and by the facts in its tables), once each,
+        with its records elsewhere (DOI, PubMed, registry): the page's reference list."""
+        found = {n for p in SOURCES for n in self.g.objects(node, p)}
+        for t in tables:
+            for r in t.rows:
+                found |= {n for p in SOURCES for n in self.g.objects(Node("iri", r["node"]), p)}
+        return [self.source_value(n) for n in sorted(found, key=lambda n: (self.g.label(n.value).lower(), n.value))]
 
     def inverse(self, prop: str) -> Value:
         """The heading of the entries that point at a page through `prop` ("instances" for rdf:type)."""
@@ -380,7 +390,7 @@ class Describer:
         rows = []
         for n in nodes:
             cells = [[self.value(o, p) for o in sorted(set(g.objects(n, p)))] for p in preds]
-            rows.append({"fact": self.link(n.value), "cells": cells, "refs": self.references(n, short=True),
+            rows.append({"node": n.value, "fact": self.link(n.value), "cells": cells, "refs": self.references(n, short=True),
                          # what the fact is about (entities of the knowledge graph: study, endpoint,
                          # toxicity ...) versus what it says (numbers, texts, and the ontology's own values
                          # such as a frequency level): facts about the same things that say different
