@@ -242,3 +242,15 @@ def test_tokens_follow_the_grammar_for_names():
     toks = S.tokens("PREFIX ex: <http://e/> SELECT * WHERE { ?s ex:p\u00b7\\#x ?o\u00b7 . ex:a. ?b _:c\u00b7d }")
     texts = [t.text for t in toks if t.kind in ("pname", "var", "bnode")]
     assert texts == ["ex:", "?s", "ex:p\u00b7\\#x", "?o\u00b7", "ex:a", "?b", "_:c\u00b7d"]
+
+
+@pytest.mark.parametrize("chain", [" UNION ".join(["{ ?s ?p ?o }"] * (S.MAX_OPERATORS + 1)),
+                                   "?s ?p ?o FILTER(" + " || ".join(["?o = 1"] * (S.MAX_OPERATORS + 1)) + ")",
+                                   "?s ?p ?o " + " ".join(["OPTIONAL { ?s ?q ?r }"] * (S.MAX_OPERATORS + 1))])
+def test_a_chain_of_operators_longer_than_the_cap_is_refused_before_any_parser(chain):
+    with pytest.raises(BadInputError, match="operators"):
+        S.check_read_only("SELECT * WHERE { " + chain + " }")
+
+
+def test_a_chain_up_to_the_cap_is_read():
+    S.check_read_only("SELECT * WHERE { " + " UNION ".join(["{ ?s ?p ?o }"] * S.MAX_OPERATORS) + " }")

@@ -223,6 +223,12 @@ class RdflibEngine:
         prepared = self.prepare(text, path)
         sparql.SPARQL_LOAD_GRAPHS = False
         init = {Variable(k): self.native(v) for k, v in bindings.items()}
+        try:
+            return self._evaluate(prepared, init, cancel)
+        except RecursionError:  # rdflib evaluates the algebra recursively
+            raise BadInputError("the query nests too deeply for the rdflib engine", path=path) from None
+
+    def _evaluate(self, prepared, init, cancel: threading.Event) -> Result:
         answer = self.dataset.query(prepared, initBindings=init)
         if answer.type == "ASK":
             return Result([], boolean=bool(answer.askAnswer))

@@ -34,6 +34,12 @@ MAX_QUERY_CHARS = 1 << 20
 #: Deepest nesting of ( [ { read. rdflib's recursive parser overflows near 25 nested parentheses and
 #: pyoxigraph's crashes the process (exit 139) near 5,000 brackets; saved queries stay below 10.
 MAX_NESTING = 24
+#: Most operators that chain into one deep tree (UNION, OPTIONAL, MINUS, || && = != < > <= >= + - * / |).
+#: A flat chain is nesting too: pyoxigraph crashed (exit 139) on 10,000 UNIONs or `+`s and rdflib's
+#: evaluator overflows its recursion near 800 UNIONs; the saved queries use at most 34.
+MAX_OPERATORS = 256
+_CHAIN_PUNCT = frozenset({"||", "&&", "=", "!=", "<", ">", "<=", ">=", "+", "-", "*", "/", "|"})
+_CHAIN_WORDS = frozenset({"UNION", "OPTIONAL", "MINUS"})
 
 # -- SPARQL 1.1 terminals (section 19.8) ----------------------------------------------------------------
 # Names (prefixed names, variables, blank-node labels) are scanned by the small functions below: one
@@ -199,7 +205,7 @@ def _scan(text: str, uchar: bool, path: Path | str, source: str) -> list[Token]:
                             f"{MAX_QUERY_CHARS:,}: refused before parsing", path=path)
     match = _pattern(uchar).match
     found: list[Token] = []
-    depth = 0
+    depth = operators = 0
     at = 0
     end = len(text)
     while at < end:
@@ -231,6 +237,13 @@ def _scan(text: str, uchar: bool, path: Path | str, source: str) -> list[Token]:
                                             "before parsing", path=path, line=line, column=col)
                 elif t in ")]}":
                     depth -= 1
+            if (kind == "punct" and t in _CHAIN_PUNCT) or (kind == "word" and t.upper() in _CHAIN_WORDS):
+                operators += 1
+                if operators > MAX_OPERATORS:
+                    line, col = position(source, min(at, len(source)))
+                    raise BadInputError(f"SPARQL with more than {MAX_OPERATORS} operators (UNION, OPTIONAL, "
+                                        "||, +, ...) chained: refused before parsing", path=path, line=line,
+                                        column=col)
             found.append(Token(kind, t, at))
         at = stop
     return found
