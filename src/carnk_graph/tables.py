@@ -315,7 +315,7 @@ class _Compiler:
         parts = [lk(values["study"]) + ":"]
         kind = values.get("kind") or values.get("toxicity")
         if self.spec.name == "dose-levels":
-            parts.append(f"dose level {values['amount']} {values['unit']}")
+            parts.append(f"dose level {_scientific(values['amount'])} {values['unit']}")
         elif kind:
             parts.append(lk(kind))
         if "grade_min" in values:
@@ -340,6 +340,16 @@ class _Compiler:
             parts.append(values["count"])
         parts.append(f"({lk(values['source'])}, {values['locator']})")
         return " ".join(parts)
+
+
+def _scientific(number: str) -> str:
+    """A cell count as sources print it: 10000000 as '1 x 10^7', 25000 stays '25000'."""
+    value = Decimal(number)
+    if value < 100000:
+        return number
+    mantissa, exponent = f"{value:e}".split("e")
+    mantissa = mantissa.rstrip("0").rstrip(".")
+    return f"{mantissa} x 10^{int(exponent)}"
 
 
 def _time_words(canonical: str) -> str:
