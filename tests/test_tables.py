@@ -69,7 +69,7 @@ def test_a_response_row_compiles_into_a_response_figure_with_its_numbers_source_
     expected = {
         (URIRef(CARNK + "study"), URIRef(KG + "trial")),
         (URIRef(CARNK + "figureKind"), URIRef(KG + "overall-response")),
-        (URIRef(CARNK + "timePointValue"), Literal("30", datatype=XSD.decimal)),
+        (URIRef(CARNK + "timePointValue"), Literal("30", datatype=XSD.integer)),
         (URIRef(CARNK + "timePointUnit"), URIRef(CARNK + "Day")),
         (URIRef(CARNK + "numerator"), Literal("8", datatype=XSD.integer)),
         (URIRef(CARNK + "denominator"), Literal("11", datatype=XSD.integer)),
@@ -98,12 +98,12 @@ def test_a_survival_median_and_a_dose_level_keep_their_units(tmp_path, declared)
                                    T.join(["carnkkg:trial", "carnkkg:overall-survival", "31 weeks", "carnkkg:paper", "abstract"])),
                              [declared])
     [fig] = subjects_of(survival, "SurvivalFigure")
-    assert survival.value(fig, URIRef(CARNK + "medianValue")) == Literal("31", datatype=XSD.decimal)
+    assert survival.value(fig, URIRef(CARNK + "medianValue")) == Literal("31", datatype=XSD.integer)
     assert survival.value(fig, URIRef(CARNK + "medianUnit")) == URIRef(CARNK + "Week")
     doses = compile_table(write(tmp_path, "dose-levels", T.join(["study", "amount", "unit", "source", "locator"]),
                                 T.join(["carnkkg:trial", "1e8", "cells", "carnkkg:paper", "abstract"])), [declared])
     [dose] = subjects_of(doses, "DoseLevel")
-    assert doses.value(dose, URIRef(CARNK + "doseAmount")) == Literal("100000000", datatype=XSD.decimal)
+    assert doses.value(dose, URIRef(CARNK + "doseAmount")) == Literal("100000000", datatype=XSD.integer)
 
 
 # --- row IRIs come from content -----------------------------------------------------------------

@@ -285,7 +285,7 @@ class _Compiler:
             elif column.kind in ("int", "decimal"):
                 number = _number(self.path, cell, column)
                 values[column.name] = number
-                triples.append((URIRef(column.prop), Literal(number, datatype=XSD.integer if column.kind == "int" else XSD.decimal)))
+                triples.append((URIRef(column.prop), _number_literal(number)))
             elif column.kind == "time":
                 m = _TIME.fullmatch(cell.text)
                 if not m or m.group(2) not in TIME_UNITS:
@@ -293,7 +293,7 @@ class _Compiler:
                                 "unit (day, week, month or year), e.g. '30 day'")
                 amount = _decimal_text(Decimal(m.group(1)))
                 values[column.name] = f"{amount} {TIME_UNITS[m.group(2)]}"
-                triples.append((URIRef(column.prop), Literal(amount, datatype=XSD.decimal)))
+                triples.append((URIRef(column.prop), _number_literal(amount)))
                 triples.append((URIRef(column.unit_prop), URIRef(CARNK + TIME_UNITS[m.group(2)])))
             elif column.kind == "dose-unit":
                 if cell.text not in DOSE_UNITS:
@@ -340,6 +340,17 @@ class _Compiler:
             parts.append(values["count"])
         parts.append(f"({lk(values['source'])}, {values['locator']})")
         return " ".join(parts)
+
+
+def _number_literal(text: str):
+    """A whole number as xsd:integer, any other as xsd:decimal. Every engine then prints the same
+    term: Oxigraph writes a whole xsd:decimal without its point, rdflib keeps the form given, and
+    Virtuoso turns it into an integer on load. An integer is a decimal value, so the properties'
+    xsd:decimal ranges hold."""
+    from rdflib import Literal
+    from rdflib.namespace import XSD
+
+    return Literal(text, datatype=XSD.decimal if "." in text else XSD.integer)
 
 
 def _scientific(number: str) -> str:

@@ -50,7 +50,7 @@ def add_landscape(SPEC: dict, TOPIC_TITLES: dict, prop, std) -> None:
              ],
              node_breaks={
                  "numeratorWithinDenominator": [("set", "carnk:numerator 12")],
-                 "percentageInRange": [("set", "carnk:percentage 120.0")],
+                 "percentageInRange": [("set", "carnk:percentage 120.5")],
                  "located": [("set", 'carnk:locator ""')],
              },
              props=std(
@@ -115,10 +115,10 @@ def add_landscape(SPEC: dict, TOPIC_TITLES: dict, prop, std) -> None:
                       "sh:minCount 1 ; sh:maxCount 1 ; sh:class carnk:ClinicalStudy",
                       "names exactly one clinical study", "drop"),
                  prop("doseAmount", "carnk:doseAmount", "carnk:doseAmount 10000000.0",
-                      "sh:minCount 1 ; sh:maxCount 1 ; sh:datatype xsd:decimal ; sh:minExclusive 0",
-                      "gives exactly one number of cells, more than 0", ("set", "carnk:doseAmount 0.0")),
+                      "sh:minCount 1 ; sh:maxCount 1 ; sh:minExclusive 0",
+                      "gives exactly one number of cells, more than 0", ("set", "carnk:doseAmount -1.5")),
                  prop("doseUnit", "carnk:doseUnit", 'carnk:doseUnit "cells"',
-                      'sh:minCount 1 ; sh:maxCount 1 ; sh:in ( "cells" "cells/kg" )',
+                      'sh:minCount 1 ; sh:maxCount 1 ; sh:datatype xsd:string ; sh:pattern "^cells(/kg)?$"',
                       "says whether its amount is cells per dose (cells) or per kilogram of body weight (cells/kg)",
                       ("set", 'carnk:doseUnit "million cells"')))),
         dict(cls="ToxicityCount", label="toxicity count",
