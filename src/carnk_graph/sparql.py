@@ -34,11 +34,11 @@ MAX_QUERY_CHARS = 1 << 20
 #: Deepest nesting of ( [ { read. rdflib's recursive parser overflows near 25 nested parentheses and
 #: pyoxigraph's crashes the process (exit 139) near 5,000 brackets; saved queries stay below 10.
 MAX_NESTING = 24
-#: Most operators that chain into one deep tree (UNION, OPTIONAL, MINUS, || && = != < > <= >= + - * / |).
-#: A flat chain is nesting too: pyoxigraph crashed (exit 139) on 10,000 UNIONs or `+`s and rdflib's
+#: Most operators that chain into one deep tree (UNION, OPTIONAL, MINUS, || && = != < > <= >= + - * / | ! ^).
+#: A flat chain is nesting too: pyoxigraph crashed (exit 139) on 10,000 UNIONs or `+`s, 20,000 `!`s, and rdflib's
 #: evaluator overflows its recursion near 800 UNIONs; the saved queries use at most 34.
 MAX_OPERATORS = 256
-_CHAIN_PUNCT = frozenset({"||", "&&", "=", "!=", "<", ">", "<=", ">=", "+", "-", "*", "/", "|"})
+_CHAIN_PUNCT = frozenset({"||", "&&", "=", "!=", "<", ">", "<=", ">=", "+", "-", "*", "/", "|", "!", "^"})
 _CHAIN_WORDS = frozenset({"UNION", "OPTIONAL", "MINUS"})
 
 # -- SPARQL 1.1 terminals (section 19.8) ----------------------------------------------------------------
