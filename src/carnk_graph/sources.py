@@ -232,39 +232,40 @@ def _refuse_unsafe(data: bytes, fmt: str, path: Path) -> None:
 #: (200,000 levels of [ ] parse in 0.3 s).
 MAX_NESTING = 200
 
-_JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+#: Tokens of the nesting scans. Every token that starts also matches (to its end, or to the end of
+#: the text when it is unterminated), so the scan never restarts inside one: linear time on any
+#: text, hostile or broken (a regex that could fail at an unterminated "<!--" or "\"" would be
+#: tried again at every later one: quadratic).
+_JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\(?:.|\Z))*(?:"|\Z)|[\[\]{}]', re.DOTALL)
 _XML_TOKENS = re.compile(
-    rb"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>|</[^>]*>"
-    rb"|<[^\s<>/!?][^>\"']*(?:(?:\"[^\"]*\"|'[^']*')[^>\"']*)*>", re.DOTALL)
+    rb"<!--.*?(?:-->|\Z)|<!\[CDATA\[.*?(?:\]\]>|\Z)|<[?!].*?(?:>|\Z)|</[^>]*(?:>|\Z)"
+    rb"|<(?:[^>\"']|\"[^\"]*(?:\"|\Z)|'[^']*(?:'|\Z))*(?:>|\Z)", re.DOTALL)
 
 
 def check_nesting(data: bytes, fmt: str, path: Path, limit: int = MAX_NESTING) -> None:
     """Refuse JSON-LD or RDF/XML nested deeper than `limit`, in one linear scan before any parser runs."""
     if fmt == "jsonld":
-        tokens, opens = _JSON_TOKENS, (ord("{"), ord("["))
-        closes = (ord("}"), ord("]"))
+        tokens, kind = _JSON_TOKENS, "JSON objects/arrays"
     elif fmt == "rdfxml":
-        tokens, opens, closes = _XML_TOKENS, None, None
+        tokens, kind = _XML_TOKENS, "XML elements"
     else:
         return
     depth = 0
     for m in tokens.finditer(data):
         tok = m.group()
-        if opens is not None:
-            if len(tok) != 1:
-                continue  # a JSON string
-            depth += 1 if tok[0] in opens else -1
-        else:
-            if tok.startswith((b"<!", b"<?")):
+        if fmt == "jsonld":
+            if tok[0] == 0x22:  # a JSON string
                 continue
-            if tok.startswith(b"</"):
-                depth -= 1
-                continue
-            if not tok.endswith(b"/>"):
-                depth += 1
+            depth += 1 if tok in (b"{", b"[") else -1
+        elif tok.startswith((b"<!", b"<?")):
+            continue
+        elif tok.startswith(b"</"):
+            depth -= 1
+            continue
+        elif not tok.endswith(b"/>"):
+            depth += 1
         if depth > limit:
             line = data[: m.start()].count(b"\n") + 1
-            kind = "JSON objects/arrays" if fmt == "jsonld" else "XML elements"
             raise BadInputError(f"nested deeper than {limit} levels of {kind}: refused before parsing "
                                 "(deep nesting makes the parser slow or crash)", path=path, line=line)
 
