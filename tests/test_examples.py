@@ -28,6 +28,7 @@ def test_there_is_an_example():
     assert EXAMPLES
 
 
+@pytest.mark.slow  # a fresh build of the real project (with HermiT) in a child process
 @pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.name)
 def test_example_runs_in_a_temporary_dist(script, project_root, tmp_path_factory):
     proc = run_example(script, project_root, tmp_path_factory)
@@ -37,6 +38,7 @@ def test_example_runs_in_a_temporary_dist(script, project_root, tmp_path_factory
     assert (proc.dist / "build.json").is_file()
 
 
+@pytest.mark.slow
 def test_the_tour_shows_the_liu_2020_domains_in_order(project_root, tmp_path_factory):
     script = next(p for p in EXAMPLES if p.name == "notebook_tour.py")
     out = run_example(script, project_root, tmp_path_factory).stdout

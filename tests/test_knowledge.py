@@ -377,7 +377,9 @@ def test_every_gene_symbol_is_a_verified_hgnc_symbol(symbol):
 
 # --- reasoning: what HermiT must conclude, and what it must refuse ----------------------------------
 
-requires_java = pytest.mark.skipif(not kh.java_available(), reason="HermiT needs a Java runtime")
+def requires_java(test):
+    """HermiT starts a JVM: skipped without Java, and slow (`pytest -m "not slow"` leaves it out)."""
+    return pytest.mark.slow(pytest.mark.skipif(not kh.java_available(), reason="HermiT needs a Java runtime")(test))
 
 #: (individual, class) pairs that no curator asserts and HermiT must derive.
 INFERRED_ONLY = [
@@ -462,6 +464,7 @@ def test_the_ontology_declares_the_disjointness_the_fixtures_rely_on(pair):
     assert (URIRef(a), p, URIRef(b)) in kh.ontology_graph()
 
 
+@pytest.mark.slow  # runs javac and a JVM
 def test_the_ontology_and_knowledge_graph_are_in_the_owl2_dl_profile(tmp_path):
     import shutil
     import subprocess

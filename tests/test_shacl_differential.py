@@ -26,6 +26,7 @@ from carnk_graph.sources import find_project, load_sources, parse_graph  # noqa:
 from carnk_graph.shacl import (  # noqa: E402
     FAST_MIN_TRIPLES, Finding, choose_engine, store_from_files, validate,
 )
+from lanes import few_fast, representative_shapes  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "data" / "shapes"
@@ -65,12 +66,19 @@ def owner(finding: Finding) -> str | None:
     return "/".join(focus[len(EX):].split("/")[:2]) if focus.startswith(EX) else None
 
 
+def fast(path: Path) -> bool:
+    """Whether the fixture is one of the fast lane's representatives (tests/lanes.py)."""
+    return path.parent.name in representative_shapes()
+
+
 @functools.lru_cache(maxsize=None)
-def batch(engine: str) -> dict[str | None, Counter]:
-    """Findings of every fixture validated together on one engine, grouped by fixture (a multiset)."""
+def batch(engine: str, only_fast: bool = False) -> dict[str | None, Counter]:
+    """Findings of every fixture (or of the fast lane's representatives) validated together on one
+    engine, grouped by fixture (a multiset)."""
     data = Graph()
     for f in fixture_files():
-        data += moved(f)
+        if fast(f) or not only_fast:
+            data += moved(f)
     src = sources()
     grouped: dict[str | None, Counter] = {}
     for finding in validate(data, src.shapes, src.ontology, engine=engine).findings:
@@ -82,21 +90,25 @@ def test_there_are_fixtures_to_compare():
     assert len(fixture_files()) >= 2
 
 
-@pytest.mark.parametrize("path", fixture_files(), ids=fixture_key)
+@pytest.mark.parametrize("path", few_fast(fixture_files(), fast, ids=fixture_key))
 def test_both_engines_report_the_same_results_for_the_fixture(path):
     key = fixture_key(path)
-    assert batch("turbo").get(key, Counter()) == batch("pyshacl").get(key, Counter())
+    assert batch("turbo", fast(path)).get(key, Counter()) == batch("pyshacl", fast(path)).get(key, Counter())
 
 
-def test_the_invalid_fixtures_give_the_comparison_something_to_compare():
+@pytest.mark.parametrize("only_fast", [True, pytest.param(False, marks=pytest.mark.slow)], ids=["fast", "all"])
+def test_the_invalid_fixtures_give_the_comparison_something_to_compare(only_fast):
     """Guards the test above against comparing two empty reports."""
-    assert sum(len(c) for c in batch("pyshacl").values()) >= len(list(FIXTURES.glob("*/invalid*.ttl")))
+    invalid = [f for f in FIXTURES.glob("*/invalid*.ttl") if fast(f) or not only_fast]
+    assert invalid and sum(len(c) for c in batch("pyshacl", only_fast).values()) >= len(invalid)
 
 
-def test_both_engines_find_nothing_outside_the_fixtures():
-    assert batch("turbo").get(None, Counter()) == batch("pyshacl").get(None, Counter())
+@pytest.mark.parametrize("only_fast", [True, pytest.param(False, marks=pytest.mark.slow)], ids=["fast", "all"])
+def test_both_engines_find_nothing_outside_the_fixtures(only_fast):
+    assert batch("turbo", only_fast).get(None, Counter()) == batch("pyshacl", only_fast).get(None, Counter())
 
 
+@pytest.mark.slow  # the whole shipped graph on both engines
 def test_both_engines_report_the_same_results_for_the_shipped_graph(release_graphs):
     src = sources()
     data = release_graphs["kg"] + release_graphs["inferred"]
@@ -112,7 +124,8 @@ def big_data_samples() -> list[list[Path]]:
     return [list(find_project(ROOT).kg), *([f] for f in sparql)]
 
 
-@pytest.mark.parametrize("files", big_data_samples(), ids=lambda fs: fs[0].parent.name if len(fs) == 1 else "kg")
+@pytest.mark.parametrize("files", few_fast(big_data_samples(), lambda fs: len(fs) == 1,
+                                           ids=lambda fs: fs[0].parent.name if len(fs) == 1 else "kg"))
 def test_the_big_data_path_reads_files_into_a_store_with_the_same_results(files):
     """store_from_files + turbo (what validating a big user file runs) == parse_graph + pyshacl."""
     src = sources()
@@ -139,7 +152,7 @@ _PATH_STEP = re.compile(r"^\^?(\(.*\)|[A-Za-z][\w.-]*:[\w.-]+|<[^<>\s]+>)[*+?]?$
 def test_paths_read_as_steps_never_as_blank_node_labels():
     """Complex paths are rendered from their structure (a / b, a | b, ^a, a*), so both engines
     and every run print the same text."""
-    paths = {f.path for c in (*batch("turbo").values(), *batch("pyshacl").values()) for f in c if f.path}
+    paths = {f.path for c in (*batch("turbo", True).values(), *batch("pyshacl", True).values()) for f in c if f.path}
     steps = {step for p in paths for step in re.split(r" / | \| ", p)}
     assert any(" / " in p for p in paths), "no finding with a sequence path to check"
     assert sorted(s for s in steps if not _PATH_STEP.match(s)) == []

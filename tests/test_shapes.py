@@ -15,6 +15,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SH
 
 import knowledge_helpers as kh
+from lanes import few_fast, representative_shapes
 
 FIXTURES = kh.DATA / "shapes"
 SHAPE_TYPES = (SH.NodeShape, SH.PropertyShape)
@@ -73,14 +74,21 @@ def renamed(path: Path) -> Graph:
     return g
 
 
+def fast(path: Path) -> bool:
+    """Whether a fixture (file or folder) is one of the fast lane's representatives (tests/lanes.py)."""
+    return (path if path.is_dir() else path.parent).name in representative_shapes()
+
+
 @functools.lru_cache(maxsize=None)
-def batch(kind: str) -> dict[str | None, list[dict]]:
-    """Results of every `kind` fixture (valid / invalid), validated in one run, grouped by fixture.
+def batch(kind: str, only_fast: bool = False) -> dict[str | None, list[dict]]:
+    """Results of every `kind` fixture (valid / invalid), validated in one run, grouped by fixture;
+    with `only_fast`, of the fast lane's representatives only.
 
     Results about a node outside every fixture's namespace (the ontology, shared individuals) are
     grouped under None: there should be none.
     """
     files = [d / "valid.ttl" for d in fixture_dirs()] if kind == "valid" else invalid_fixtures()
+    files = [f for f in files if fast(f) or not only_fast]
     data = Graph()
     for f in files:
         data += renamed(f)
@@ -165,18 +173,19 @@ def test_every_fixture_directory_names_a_shape(directory):
     assert URIRef(kh.SHAPES + directory.name) in shapes()
 
 
-@pytest.mark.parametrize("directory", fixture_dirs(), ids=lambda d: d.name)
+@pytest.mark.parametrize("directory", few_fast(fixture_dirs(), fast, ids=lambda d: d.name))
 def test_the_valid_fixture_conforms(directory):
-    assert batch("valid").get(fixture_key(directory / "valid.ttl"), []) == []
+    assert batch("valid", fast(directory)).get(fixture_key(directory / "valid.ttl"), []) == []
 
 
-def test_fixtures_raise_nothing_outside_their_own_nodes():
-    assert batch("valid").get(None, []) == [] and batch("invalid").get(None, []) == []
+@pytest.mark.parametrize("only_fast", [True, pytest.param(False, marks=pytest.mark.slow)], ids=["fast", "all"])
+def test_fixtures_raise_nothing_outside_their_own_nodes(only_fast):
+    assert batch("valid", only_fast).get(None, []) == [] and batch("invalid", only_fast).get(None, []) == []
 
 
-@pytest.mark.parametrize("path", invalid_fixtures(), ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize("path", few_fast(invalid_fixtures(), fast, ids=lambda p: f"{p.parent.name}/{p.name}"))
 def test_the_invalid_fixture_fires_its_shape_and_no_other(path):
-    found = batch("invalid").get(fixture_key(path), [])
+    found = batch("invalid", fast(path)).get(fixture_key(path), [])
     assert found, f"{path.parent.name}: nothing fired"
     strangers = sorted({local(r["shape"]) if isinstance(r["shape"], URIRef) else str(r["shape"])
                         for r in found if not owns(path.parent.name, r["shape"])})
@@ -194,7 +203,7 @@ KNOWN_WARNINGS = {
 }
 
 
-@pytest.fixture(scope="module", params=["none", "rdfs"])
+@pytest.fixture(scope="module", params=["none", pytest.param("rdfs", marks=pytest.mark.slow)])
 def shipped_results(request):
     return results(kh.kg_graph(), inference=request.param)
 
