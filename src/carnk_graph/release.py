@@ -144,9 +144,20 @@ def _jsonld_context(context_file: Path | None) -> dict:
     The shipped context declares no "@version": 1.1: it uses no JSON-LD 1.1 feature, and the
     declaration alone makes JSON-LD 1.0 processors (jsonld-java in Jena, pyld in 1.0 mode) refuse
     the whole file (tests/test_release.py reads the release with pyld in 1.0 mode)."""
-    if context_file is not None and context_file.is_file():
-        ctx = json.loads(context_file.read_text(encoding="utf-8"))
-        return ctx.get("@context", ctx)
+    if context_file is not None and context_file.exists():
+        from .sources import check_nesting, read_regular
+
+        data = read_regular(context_file)  # a FIFO or a link to /dev/zero: exit 2, not a hang
+        check_nesting(data, "jsonld", context_file)  # json.loads recurses: deep nesting would crash it
+        try:
+            ctx = json.loads(data.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError) as e:
+            raise BadInputError(f"not a JSON-LD context: {e}", path=context_file) from None
+        ctx = ctx.get("@context", ctx) if isinstance(ctx, dict) else None
+        if not isinstance(ctx, dict):
+            raise BadInputError("not a JSON-LD context: expected an object (or {\"@context\": {...}})",
+                                path=context_file)
+        return ctx
     return dict(PREFIXES)
 
 
