@@ -12,7 +12,7 @@ clinical outcomes with numbers (and second sources that disagree), sources, dono
 
 What it writes (deterministic for a given --seed):
 - every node is typed with a class of ontology/carnk.ttl and carries rdfs:label, rdfs:comment
-  and dcterms:source, as the shapes of the real graph ask;
+  and carnk:source, as the shapes of the real graph ask;
 - it points at the project's own individuals (therapy types, toxicities, CAR domains, antigens,
   cell sources, endpoints, donor settings ...) read from ontology/ and ontology/kg/, so the saved
   queries find synthetic rows next to the real ones; a kind the graph does not hold yet is
@@ -46,7 +46,7 @@ GRAPH_INFERRED = CARNK + "graph/inferred"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 SKOS = "http://www.w3.org/2004/02/skos/core#"
-DCT_SOURCE = "http://purl.org/dc/terms/source"
+DCT_SOURCE = CARNK + "source"  # carnk:source, the local subproperty of dcterms:source (issue 12.10)
 XSD = "http://www.w3.org/2001/XMLSchema#"
 
 #: Pools of the project's own individuals, by ontology class (subclasses included), with how
