@@ -22,7 +22,7 @@ import threading
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from .errors import BadInputError, RefusedError
+from .errors import BadInputError
 from .namespaces import PREFIXES, sparql_prologue
 from .results import XSD_STRING, Result, Term
 from .sparql import with_values
@@ -193,7 +193,8 @@ class RdflibEngine:
         return Literal(term.value, datatype=URIRef(term.datatype))
 
     def prepare(self, text: str, path: Path | str):
-        """Parse with rdflib's parser; refuse what the parsed query reveals (SERVICE, a dataset clause)."""
+        """Parse with rdflib's parser. What may run was decided before, by sparql.check_read_only (the one
+        home of that rule; tests/test_sparql.py checks it agrees with this parser's tree)."""
         import rdflib.plugins.sparql as sparql
         from pyparsing import ParseBaseException
 
@@ -206,10 +207,6 @@ class RdflibEngine:
             raise BadInputError("syntax error: nested too deeply for the rdflib engine", path=path) from None
         except Exception as e:  # rdflib raises plain exceptions for e.g. undefined prefixes
             raise BadInputError(f"syntax error: {e}", path=path) from None
-        if prepared.algebra.get("datasetClause"):
-            raise RefusedError("FROM / FROM NAMED is refused", path=path)
-        if _algebra_has(prepared.algebra, "ServiceGraphPattern"):
-            raise RefusedError("SERVICE is refused", path=path)
         return prepared
 
     def run(self, text: str, bindings: Mapping[str, Term], cancel: threading.Event,
@@ -267,24 +264,6 @@ class RdflibEngine:
         from rdflib import URIRef
 
         return {str(s) for s in self.dataset.subjects() if isinstance(s, URIRef) and str(s).startswith(namespace)}
-
-
-def _algebra_has(node, name: str) -> bool:
-    """True when a parsed rdflib query contains a node of this name anywhere."""
-    seen: set[int] = set()
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if id(n) in seen:
-            continue
-        seen.add(id(n))
-        if getattr(n, "name", None) == name:
-            return True
-        if isinstance(n, dict):
-            stack.extend(n.values())
-        elif isinstance(n, (list, tuple)):
-            stack.extend(n)
-    return False
 
 
 _OX_POS = re.compile(r"^error at (\d+):(\d+):\s*")
