@@ -63,6 +63,7 @@ def test_the_loaded_dataset_queries_the_union_by_default(where):
     assert rows == [True]
 
 
+@pytest.mark.slow  # builds with the default reasoner (the HermiT JVM) in a fresh folder
 def test_load_builds_first_when_nothing_is_built(tmp_path):
     project = copy_project(MINIMAL, tmp_path / "p")
     ds = carnk_graph.load(root=project, dist=project / "dist")
