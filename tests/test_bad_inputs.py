@@ -21,7 +21,8 @@ and, optionally:
     server = "500" | "hang" | "closed" | "drip" | "flood"  # an endpoint on 127.0.0.1 ("{endpoint}")
     stdout_has = ["..."]   stdout_lacks = ["..."]
     changes = ["dist/report.txt"]    # files the run may create or change (fnmatch patterns)
-    needs = ["java"]                 # skipped, saying so, when missing
+    needs = ["java"]                 # skipped, saying so, when missing (and marked slow: the JVM)
+    slow = true                      # starts the JVM or a server some other way (a rebuild with HermiT)
     subprocess = true                # also run the installed command
     xfail_reason = "..."             # a known gap, listed in the report
 
@@ -228,6 +229,8 @@ def check_nothing_left_behind(before: dict, after: dict, case: dict, outputs: li
 def case_param(case_dir: Path):
     case = read_case(case_dir)
     marks = [pytest.mark.xfail(reason=case["xfail_reason"], strict=True)] if case.get("xfail_reason") else []
+    if case.get("slow") or "java" in case.get("needs", ()):  # the HermiT JVM: not in the fast lane
+        marks.append(pytest.mark.slow)
     return pytest.param(case_dir, id=case_dir.name, marks=marks)
 
 
