@@ -295,11 +295,23 @@ def test_two_builds_of_one_release_are_the_same_bytes(built, project_root, tmp_p
         assert [k for k in first if hashlib.sha256(first[k]).hexdigest() != digests[k]] == []
 
 
+def minimal_built(tmp_path) -> Path:
+    """A copy of the minimal project, built without the reasoner (no JVM in the fast lane)."""
+    from carnk_graph.build import build
+
+    project = copy_project(MINIMAL, tmp_path / "p")
+    build(project, project / "dist", no_reason=True)
+    return project
+
+
 def test_text_from_the_graph_is_escaped(tmp_path):
     project = copy_project(MINIMAL, tmp_path / "p")
     onto = project / "ontology" / "carnk.ttl"
     onto.write_text(onto.read_text(encoding="utf-8").replace(
         '"receptor"@en', '"receptor <script>alert(1)</script> & co"@en'), encoding="utf-8")
+    from carnk_graph.build import build
+
+    build(project, project / "dist", no_reason=True)
     result = build_site(project, project / "dist")
     for page in result.directory.rglob("*.html"):
         assert "<script>alert" not in page.read_text(encoding="utf-8"), page
@@ -308,7 +320,7 @@ def test_text_from_the_graph_is_escaped(tmp_path):
 
 
 def test_the_site_command_writes_dist_site_and_says_so(tmp_path, capsys):
-    project = copy_project(MINIMAL, tmp_path / "p")
+    project = minimal_built(tmp_path)
     assert main(["site", "--root", str(project), "--dist", str(project / "dist"), "-q"]) == 0
     out = capsys.readouterr().out
     assert "pages" in out and (project / "dist" / SITE_DIR / "index.html").is_file()
@@ -316,7 +328,7 @@ def test_the_site_command_writes_dist_site_and_says_so(tmp_path, capsys):
 
 
 def test_a_killed_site_build_leaves_nothing_behind_after_the_next(tmp_path):
-    project = copy_project(MINIMAL, tmp_path / "p")
+    project = minimal_built(tmp_path)
     build_site(project, project / "dist")
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     leftover = project / "dist" / f".site.new-{dead.stdout.strip()}"
@@ -329,7 +341,7 @@ def test_a_killed_site_build_leaves_nothing_behind_after_the_next(tmp_path):
 def test_a_failed_site_build_leaves_the_previous_site(tmp_path, monkeypatch):
     import carnk_graph.site.build as site_build
 
-    project = copy_project(MINIMAL, tmp_path / "p")
+    project = minimal_built(tmp_path)
     first = build_site(project, project / "dist")
     before = {p: p.read_bytes() for p in first.directory.rglob("*") if p.is_file()}
 
