@@ -226,15 +226,22 @@ def check_nothing_left_behind(before: dict, after: dict, case: dict, outputs: li
     assert not stray_temporaries(outputs), "a temporary file was left beside the output"
 
 
-def case_param(case_dir: Path):
+def case_param(case_dir: Path, fast: bool = True):
     case = read_case(case_dir)
     marks = [pytest.mark.xfail(reason=case["xfail_reason"], strict=True)] if case.get("xfail_reason") else []
-    if case.get("slow") or "java" in case.get("needs", ()):  # the HermiT JVM: not in the fast lane
+    if not fast or case.get("slow") or "java" in case.get("needs", ()):  # the HermiT JVM, or not a representative
         marks.append(pytest.mark.slow)
     return pytest.param(case_dir, id=case_dir.name, marks=marks)
 
 
-@pytest.mark.parametrize("case_dir", [case_param(c) for c in CASES])
+def fast_in_process(case_dir: Path) -> bool:
+    """Whether the fast lane runs the case in process: all but the second and later cases that
+    validate the real project (one such case proves that path; each costs a full validation)."""
+    real = [c for c in CASES if read_case(c).get("project") == "real"]
+    return case_dir not in real[1:]
+
+
+@pytest.mark.parametrize("case_dir", [case_param(c, fast_in_process(c)) for c in CASES])
 def test_bad_input_gets_one_clear_line_and_leaves_nothing_behind(case_dir, tmp_path, capfd, monkeypatch):
     with ExitStack() as stack:
         prep = Prepared(case_dir, tmp_path, stack)
@@ -256,7 +263,16 @@ def test_bad_input_gets_one_clear_line_and_leaves_nothing_behind(case_dir, tmp_p
 SUBPROCESS_CASES = [c for c in CASES if read_case(c).get("subprocess")]
 
 
-@pytest.mark.parametrize("case_dir", [case_param(c) for c in SUBPROCESS_CASES])
+def fast_subprocess(case_dir: Path) -> bool:
+    """The fast lane runs the installed command on the first case of each exit code (one process
+    start each); the slow lane on every case."""
+    firsts = {}
+    for c in SUBPROCESS_CASES:
+        firsts.setdefault(read_case(c)["exit"], c)
+    return case_dir in firsts.values()
+
+
+@pytest.mark.parametrize("case_dir", [case_param(c, fast_subprocess(c)) for c in SUBPROCESS_CASES])
 def test_the_installed_command_answers_bad_input_the_same_way(case_dir, tmp_path):
     with ExitStack() as stack:
         prep = Prepared(case_dir, tmp_path, stack)

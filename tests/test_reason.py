@@ -155,6 +155,7 @@ def test_fixture_inferred_graph_holds_only_new_named_types_and_subclass_links(fi
     _assert_only_new_named_links(fixture_inferred[mode], reasoner_input(*sources_of(BASE)))
 
 
+@pytest.mark.slow  # the real project through each reasoner (OWL RL alone takes 5 s); the fixture project is the fast case
 @pytest.mark.parametrize("mode", REASONERS)
 def test_project_inferred_graph_holds_only_new_named_types_and_subclass_links(project_inferred, mode):
     _assert_only_new_named_links(project_inferred[mode], reasoner_input(*sources_of(ROOT)))

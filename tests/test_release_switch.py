@@ -86,6 +86,7 @@ def test_every_release_name_is_a_stable_link_through_the_one_switch(project):
     assert leftovers(dist) == []
 
 
+@pytest.mark.slow  # one build per file-system call of the write stage
 def test_a_failure_at_any_step_of_writing_leaves_one_complete_release(two_releases, project, monkeypatch):
     """Fail the n-th file-system call of the write stage, for every n until a build gets through."""
     dist, a, b = two_releases
@@ -176,6 +177,7 @@ def test_freshness_is_decided_from_sizes_and_mtimes_without_reading_the_release(
     assert not is_current(paths, dist)
 
 
+@pytest.mark.slow  # builds the minimal project with the default reasoner: HermiT, a JVM
 def test_a_release_file_edited_in_place_means_a_rebuild(project):
     dist = project / "dist"
     build(project, dist, no_reason=True)
@@ -198,6 +200,7 @@ def test_a_touched_source_is_still_fresh_and_an_edited_one_is_not(project):
     assert not is_fresh(paths, dist)
 
 
+@pytest.mark.slow  # builds the minimal project with the default reasoner: HermiT, a JVM
 def test_ensure_built_returns_the_release_value_with_its_file_names(project):
     release = ensure_built(project, project / "dist")
     assert release.dist == project / "dist" and release.paths.root == project.resolve()

@@ -130,6 +130,7 @@ def refused_guard() -> Iterator:
 
 
 @pytest.mark.slow  # the shipped graph through the HermiT JVM
+@pytest.mark.slow  # the real project with the default reasoner (HermiT): a second JVM build
 def test_building_and_querying_the_shipped_graph_makes_zero_network_attempts(project_root, tmp_path):
     dist = str(tmp_path / "dist")
     with network_guard(allowed=True) as recorder:
@@ -492,6 +493,7 @@ def test_writing_through_a_symlink_replaces_the_target_and_keeps_the_link(tmp_pa
 
 # -- deep input -------------------------------------------------------------------------------------------
 
+@pytest.mark.slow  # a stress case: 6,000 extra triples through the whole build and three exports
 def test_a_long_list_and_deeply_nested_blank_nodes_build_and_export(project, tmp_path):
     """A 2,000-item rdf:List and 1,500 nested blank nodes: deeper than Python's recursion limit,
     so any recursive walk (canonical labels, serialisers) would crash the build."""

@@ -278,6 +278,7 @@ def test_the_search_page_lists_every_entity_without_javascript(site, pages):
 
 # -- determinism, speed, the command --------------------------------------------------------------------
 
+@pytest.mark.slow  # renders the whole site three times, twice in a fresh process
 def test_two_builds_of_one_release_are_the_same_bytes(built, project_root, tmp_path):
     """Also across processes with another hash seed: no set or dict order leaks into a page."""
     import os
@@ -461,6 +462,7 @@ def test_the_json_ld_files_read_in_a_json_ld_1_0_processor(site, iri):
     assert from_pyld == expected and expected
 
 
+@pytest.mark.slow  # builds a copy of the real project
 def test_facts_about_the_same_things_with_different_levels_disagree(tmp_path):
     """Two sources on one study and one toxicity, one 'not observed' and one 'common', are set side by side."""
     project = copy_project(PROJECT_ROOT, tmp_path / "p")

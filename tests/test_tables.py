@@ -183,6 +183,7 @@ def _reorder(table: Path) -> None:
     table.write_text("\n".join([flipped[0], *reversed(flipped[1:])]) + "\n", encoding="utf-8")
 
 
+@pytest.mark.slow  # two builds of the real project; test_reordering_rows_and_columns_changes_nothing is the fast case
 def test_reordering_the_project_tables_leaves_the_release_byte_identical(tmp_path):
     from carnk_graph.build import build
 
