@@ -83,6 +83,7 @@ def test_a_researcher_finds_the_liu_study_its_construct_and_runs_a_question(serv
     browser.save_screenshot(str(shots / "1-search.png"))
     study = [a for a in hits if "NCT03056339" in a.text]
     assert study, [a.text for a in hits]
+    assert hits.index(study[0]) < 5, "the trial is listed before the facts about it"
 
     # the Liu et al. 2020 study page: its outcome table and its sources
     study[0].click()

@@ -100,9 +100,8 @@ class Release:
         store = open_store(self.dist)
         labels = {}
         try:
-            for iri, label, _syn, _kind, href in json.loads(
-                    (self.site / "static" / "search-index.json").read_text(encoding="utf-8")):
-                labels[iri] = (label, href)
+            for row in json.loads((self.site / "static" / "search-index.json").read_text(encoding="utf-8")):
+                labels[row[0]] = (row[1], row[4])  # IRI -> (label, page)
         except (OSError, ValueError):
             pass
         self.store, self.labels, self.ident, self._stat = store, labels, ident, self._stamp_stat()

@@ -168,7 +168,10 @@ def render_site(dist: Path, queries_dir: Path | None, figure: Path | None,
     page("404.html", "404.html.j2", title="Not found", missing="")
 
     # assets
-    index = [[e.iri, e.label, " · ".join(e.synonyms), e.kind, e.path + ".html"] for e in entities.values()]
+    # [IRI, label, synonyms, what it is, page, 1 for a qualified fact]: facts (an outcome, a finding) are
+    # listed after the things they are about, so "cord blood" shows the trial before its figures
+    index = [[e.iri, e.label, " · ".join(e.synonyms), d.kind_label(e), e.path + ".html", int(d.is_fact(e.node))]
+             for e in entities.values()]
     data = json.dumps(index, ensure_ascii=False, separators=(",", ":"))
     files["static/search-index.json"] = (data + "\n").encode("utf-8")
     files["static/search-index.js"] = f"window.CARNK_SEARCH={data};\n".encode("utf-8")

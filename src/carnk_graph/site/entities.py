@@ -369,6 +369,14 @@ class Describer:
                 found |= {n for p in SOURCES for n in self.g.objects(Node("iri", r["node"]), p)}
         return [self.source_value(n) for n in sorted(found, key=lambda n: (self.g.label(n.value).lower(), n.value))]
 
+    def kind_label(self, e: Entity) -> str:
+        """What an entity is, for the search results: its most specific asserted class, else its kind."""
+        if e.kind != "individual":
+            return e.kind
+        types = [t for t in self.g.types(e.node) if t.startswith(CARNK)]
+        types.sort(key=lambda t: (-len(self.g.superclasses(t)), t))
+        return self.g.label(types[0]) if types else e.kind
+
     def inverse(self, prop: str) -> Value:
         """The heading of the entries that point at a page through `prop` ("instances" for rdf:type)."""
         v = self.link(prop)

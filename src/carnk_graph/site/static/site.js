@@ -17,7 +17,7 @@
       var hay = p[0] + p[1];
       if (toks.every(function (t) { return hay.indexOf(t) >= 0; })) {
         var whole = norm(q), rank = p[0].indexOf(" " + whole) >= 0 ? 0 : p[1].indexOf(" " + whole) >= 0 ? 1 : 2;
-        hits.push([rank, p[2][1].toLowerCase(), p[2]]);
+        hits.push([rank + 3 * (p[2][5] || 0), p[2][1].toLowerCase(), p[2]]);
       }
     });
     hits.sort(function (a, b) { return a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0); });
