@@ -58,6 +58,12 @@ def project(tmp_path):
 
 
 @pytest.fixture
+def no_java(monkeypatch, tmp_path):
+    """ensure_built rebuilds with the default reasoner; without Java that is OWL 2 RL, no JVM (fast lane)."""
+    monkeypatch.setenv("CARNK_JAVA", str(tmp_path / "no-java-here" / "java"))
+
+
+@pytest.fixture
 def two_releases(project, tmp_path):
     """The project built as release A into dist/, and what release B (one more cell) looks like."""
     dist = project / "dist"
@@ -177,8 +183,7 @@ def test_freshness_is_decided_from_sizes_and_mtimes_without_reading_the_release(
     assert not is_current(paths, dist)
 
 
-@pytest.mark.slow  # builds the minimal project with the default reasoner: HermiT, a JVM
-def test_a_release_file_edited_in_place_means_a_rebuild(project):
+def test_a_release_file_edited_in_place_means_a_rebuild(project, no_java):
     dist = project / "dist"
     build(project, dist, no_reason=True)
     paths = find_project(project)
@@ -200,8 +205,7 @@ def test_a_touched_source_is_still_fresh_and_an_edited_one_is_not(project):
     assert not is_fresh(paths, dist)
 
 
-@pytest.mark.slow  # builds the minimal project with the default reasoner: HermiT, a JVM
-def test_ensure_built_returns_the_release_value_with_its_file_names(project):
+def test_ensure_built_returns_the_release_value_with_its_file_names(project, no_java):
     release = ensure_built(project, project / "dist")
     assert release.dist == project / "dist" and release.paths.root == project.resolve()
     assert release.file("ttl") == project / "dist" / "carnk.ttl"
