@@ -1,5 +1,5 @@
 """The landscape's shapes (shapes/programmes.ttl): clinical figures, dose levels, toxicity counts and the
-rationales of gene edits. Read by _generate.py, which writes the shapes and their fixtures from it.
+rationales of gene edits. Read by tools/generate_shapes.py, which writes the shapes and their fixtures from it.
 
 Impossible numbers are SPARQL rules on the node shapes (each with its own invalid-<rule>.ttl fixture):
 more responders than patients, a percentage outside 0-100, a grade outside the 1-5 scale.
