@@ -454,6 +454,9 @@ VIRTUOSO_DEVIATIONS: dict[str, str] = {
     "immunotherapy-types-and-their-cells": "FILTER NOT EXISTS { ?therapy a ?narrower . ?narrower "
                                            "rdfs:subClassOf+ ?therapyClass } does not remove the less "
                                            "specific classes (also as MINUS, or with the path split into steps)",
+    "findings-on-a-toxicity": "returns one row twice under SELECT DISTINCT when two findings differ only in "
+                              "values the query does not project (Zhang 2021: CRS of any grade and of grade 3 "
+                              "or higher; landscape, issue 13)",
 }
 
 
