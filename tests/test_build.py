@@ -40,6 +40,17 @@ def test_build_prints_triples_per_graph_and_time_per_stage(project, capsys):
         assert f"{stage} " in out
 
 
+def test_the_reasoner_stage_says_it_is_working_before_it_starts(project):
+    """On a terminal the slowest stage must not look like a hang: a line comes before it, one after."""
+    from carnk_graph.build import build
+
+    said: list[str] = []
+    build(project, project / "dist", reasoner="owlrl", progress=said.append)
+    start = next(i for i, m in enumerate(said) if m.startswith("reasoning (--reasoner owlrl)"))
+    done = next(i for i, m in enumerate(said) if m.startswith("reason done"))
+    assert start < done
+
+
 def test_unchanged_sources_are_not_rebuilt(project, capsys):
     main(build_args(project))
     before = {p.name: p.stat().st_mtime_ns for p in (project / "dist").iterdir()}

@@ -208,6 +208,14 @@ def test_each_diagram_is_written_as_svg_and_png(docs, stem):
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
 
 
+@needs_renderer
+@pytest.mark.parametrize("stem", ["overview", "construct"])
+def test_every_text_of_a_diagram_names_a_font_fallback_list(docs, stem):
+    """Laid out with Arimo; a viewer without it must fall back to a sans-serif face, not a wider serif."""
+    families = set(re.findall(rb'font-family="([^"]*)"', (docs.directory / f"{stem}.svg").read_bytes()))
+    assert families and all(b"Arimo," in f and f.endswith(b"sans-serif") for f in families), families
+
+
 def test_without_a_renderer_the_page_and_dot_files_are_still_written_with_one_warning(tmp_path, capsys, monkeypatch):
     project = copy_project(MINIMAL, tmp_path / "p")
     monkeypatch.setenv("CARNK_NO_GRAPHVIZ", "1")

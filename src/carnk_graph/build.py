@@ -189,6 +189,7 @@ def build(root: str | Path | None = None, dist: str | Path | None = None, *, rea
         inferred, summary.reasoner = Graph(), "none"
     else:
         from .reason import reason
+        say(f"reasoning (--reasoner {reasoner}) ...")  # the slowest stage: show that it is working
         result = reason(src.ontology, src.kg, mode=reasoner, timeout=reasoner_timeout)
         inferred, summary.reasoner = result.inferred, result.reasoner
         summary.messages.extend(result.warnings)
