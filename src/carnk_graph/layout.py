@@ -298,6 +298,30 @@ def switch(dist: Path, folder: Path, names) -> None:
                 entry.unlink()
 
 
+def replace_directory(target: Path, fill, what: str) -> Path:
+    """Fill a fresh folder beside `target` with `fill(folder)`, then swap it in by renames.
+
+    Readers of `target` see the old folder or the new one, never a half-written one; a failed fill
+    removes its folder and leaves `target` as it was (an OSError is one line naming `what`).
+    """
+    fresh = target.parent / f".{target.name}.new-{os.getpid()}"
+    old = target.parent / f".{target.name}.old-{os.getpid()}"
+    shutil.rmtree(fresh, ignore_errors=True)
+    try:
+        fill(fresh)
+    except OSError as e:
+        shutil.rmtree(fresh, ignore_errors=True)
+        raise BadInputError(f"cannot write {what}: {e}", path=fresh) from None
+    except BaseException:
+        shutil.rmtree(fresh, ignore_errors=True)
+        raise
+    if target.exists():
+        os.replace(target, old)
+    os.replace(fresh, target)
+    shutil.rmtree(old, ignore_errors=True)
+    return target
+
+
 def _ensure_link(dist: Path, name: str) -> None:
     target = f"{CURRENT}/{name}"
     p = dist / name

@@ -6,39 +6,24 @@ current together with the release files, so a reader never sees a half-filled st
 """
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 from typing import Iterable
 
 from .errors import BadInputError
-from .layout import STORE_DIR
+from .layout import STORE_DIR, replace_directory
 
 
 def fill_store(dist: Path, quads: Iterable, name: str = STORE_DIR) -> Path:
     """Build a store holding `quads` beside the old one, then replace the old one."""
     import pyoxigraph as ox
 
-    target = dist / name
-    fresh = dist / f".{name}.new-{os.getpid()}"
-    old = dist / f".{name}.old-{os.getpid()}"
-    shutil.rmtree(fresh, ignore_errors=True)
-    try:
-        store = ox.Store(str(fresh))
+    def fill(folder: Path) -> None:
+        store = ox.Store(str(folder))
         store.bulk_extend(quads)
         store.flush()  # no optimize(): a compaction costs ~15% of a 1M-triple load and queries do not need it
         del store
-    except OSError as e:
-        shutil.rmtree(fresh, ignore_errors=True)
-        raise BadInputError(f"cannot write the embedded store: {e}", path=fresh) from None
-    except BaseException:
-        shutil.rmtree(fresh, ignore_errors=True)
-        raise
-    if target.exists():
-        os.replace(target, old)
-    os.replace(fresh, target)
-    shutil.rmtree(old, ignore_errors=True)
-    return target
+
+    return replace_directory(dist / name, fill, "the embedded store")
 
 
 def open_store(dist: Path, name: str = STORE_DIR):

@@ -21,7 +21,7 @@ from typing import Callable
 
 from .. import __version__
 from ..errors import BadInputError
-from ..layout import Release
+from ..layout import Release, replace_directory
 from ..namespaces import CARNK, ONTOLOGY_IRI
 from .entities import KIND_ORDER, Describer, collect_entities
 from .graph import DCT, SiteGraph
@@ -209,24 +209,14 @@ def write_site(out: Path, files: dict[str, bytes]) -> None:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     _clean_leftovers(out)
-    fresh = out.parent / f".{out.name}.new-{os.getpid()}"
-    old = out.parent / f".{out.name}.old-{os.getpid()}"
-    shutil.rmtree(fresh, ignore_errors=True)
-    try:
+
+    def fill(folder: Path) -> None:
         for rel, data in sorted(files.items()):
-            target = fresh / rel
+            target = folder / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-    except OSError as e:
-        shutil.rmtree(fresh, ignore_errors=True)
-        raise BadInputError(f"cannot write the site: {e}", path=fresh) from None
-    except BaseException:
-        shutil.rmtree(fresh, ignore_errors=True)
-        raise
-    if out.exists():
-        os.replace(out, old)
-    os.replace(fresh, out)
-    shutil.rmtree(old, ignore_errors=True)
+
+    replace_directory(out, fill, "the site")
 
 
 def _clean_leftovers(out: Path) -> None:
