@@ -80,7 +80,7 @@ def real_heavy_programs() -> dict[str, str]:
     out = {}
     candidates = [(name, shutil.which(name)) for name in HEAVY_PROGRAMS]
     try:
-        from carnk_graph.reason import find_java
+        from carnk_graph.hermit import find_java
         candidates.append(("java", find_java()))
     except Exception:  # the guard must never stop the suite from starting
         pass

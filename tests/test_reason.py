@@ -18,8 +18,9 @@ from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal, URIRef
 
 from carnk_graph.cli import main
 from carnk_graph.errors import BadInputError, ReasonerError
+from carnk_graph.hermit import find_java, to_ntriples
 from carnk_graph.namespaces import PREFIXES
-from carnk_graph.reason import find_java, reason, reasoner_input, to_ntriples
+from carnk_graph.reason import reason, reasoner_input
 from carnk_graph.release import read_release_graphs
 from carnk_graph.sources import find_project, load_sources
 
@@ -428,7 +429,7 @@ def test_a_java_that_never_returns_is_stopped_at_the_time_limit(tmp_path):
 
 @pytest.mark.parametrize("value", ["nan", "inf", "0", "-1", "abc"])
 def test_a_reasoner_timeout_that_is_not_a_positive_number_is_bad_input(tmp_path, monkeypatch, value):
-    from carnk_graph.reason import reasoner_timeout
+    from carnk_graph.hermit import reasoner_timeout
 
     monkeypatch.setenv("CARNK_REASONER_TIMEOUT", value)
     with pytest.raises(BadInputError):

@@ -83,7 +83,7 @@ def profile_checker(tmp_path_factory):
     """DLProfileCheck compiled against the OWL API 3.4 in owlready2's HermiT.jar."""
     import owlready2
 
-    from carnk_graph.reason import find_java
+    from carnk_graph.hermit import find_java
 
     javac = shutil.which("javac")
     if javac is None or find_java() is None:

@@ -160,7 +160,7 @@ def build(root: str | Path | None = None, dist: str | Path | None = None, *, rea
         # auto's result depends on whether Java is there: installing Java must trigger a rebuild
         options["java"] = _java_on_path()
     if not no_reason:
-        from .reason import reasoner_timeout as checked_timeout
+        from .hermit import reasoner_timeout as checked_timeout
         reasoner_timeout = checked_timeout(reasoner_timeout)  # nan, inf, 0, -1: exit 2 before any work
     digest = sources_hash(paths)
     say = progress or (lambda _msg: None)
