@@ -21,7 +21,9 @@ import pytest
 from carnk_graph.cli import main
 from carnk_graph.errors import RemoteStoreError
 from carnk_graph.namespaces import GRAPH_NAMES, GRAPHS, SKOLEM_BASE
-from carnk_graph.remote import SparqlClient, chunk, load, plan_load, read_release
+from carnk_graph.load_plan import chunk, plan_load, read_release
+from carnk_graph.remote import load
+from carnk_graph.sparql_client import SparqlClient
 
 from stores import (FaultProxy, Store, _term, drip, flood, free_port, oxigraph_store, scripted_server,  # noqa: F401
                     sparql_select, sparql_update, start_oxigraph, start_virtuoso, stop_pid, store, tiny_server,
@@ -599,7 +601,7 @@ def test_error_lines_mask_secret_query_values_and_the_password(where, status, ca
 
 
 def test_redact_url_keeps_what_is_not_secret():
-    from carnk_graph.remote import redact, redact_url
+    from carnk_graph.redaction import redact, redact_url
 
     assert redact_url("https://u:p@h:1/s?query=x&api_key=k&key2=v#f") == "https://u:***@h:1/s?query=x&api_key=***&key2=***#f"
     assert redact_url("http://h/sparql?default-graph-uri=urn%3Ax") == "http://h/sparql?default-graph-uri=urn%3Ax"

@@ -138,7 +138,7 @@ def cmd_query(args) -> int:
         graphs = None
         if args.graph_prefix is not None:
             from .namespaces import GRAPH_NAMES
-            from .remote import target_iris
+            from .load_plan import target_iris
             graphs = list(target_iris(GRAPH_NAMES, args.graph_prefix).values())
         _write(api.query_text(args.name, args.param, root=args.root, graphs=graphs))
         return 0
@@ -178,14 +178,16 @@ def _store_password(args) -> str | None:
         return env
     if not args.dry_run and sys.stdin.isatty():
         import getpass
-        from .remote import redact_url
+        from .redaction import redact_url
         return getpass.getpass(f"password for {args.user} at {redact_url(args.endpoint)}: ")
     return None
 
 
 def cmd_load(args) -> int:
     from .build import ensure_built
-    from .remote import SparqlClient, load, plan_load, read_release
+    from .load_plan import plan_load, read_release
+    from .remote import load
+    from .sparql_client import SparqlClient
 
     # the URLs are checked (credentials inside them refused) before anything is built or sent
     client = SparqlClient(args.endpoint, args.update, args.gsp, user=args.user,
@@ -463,7 +465,7 @@ def _no_secrets(line: str, args) -> str:
     """An error line without passwords (URL user:pass@ parts, the store password) or secret query values."""
     import os
 
-    from .remote import redact, url_secrets
+    from .redaction import redact, url_secrets
     urls = (getattr(args, name, None) for name in ("endpoint", "update", "gsp"))
     return redact(line, (getattr(args, "password", None), os.environ.get("CARNK_STORE_PASSWORD"),
                          *(x for u in urls for x in url_secrets(u))))
