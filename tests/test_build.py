@@ -111,7 +111,7 @@ def test_a_failure_while_writing_leaves_the_previous_release_intact(project, mon
     (project / "ontology" / "kg" / "more.ttl").write_text(
         '@prefix carnk: <https://w3id.org/carnk/> .\n@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n'
         '<https://w3id.org/carnk/kg/nk-2> a carnk:NKCell ; rdfs:label "second" .\n')
-    import carnk_graph.release as release
+    import carnk_graph.atomic as atomic
 
     real_fdopen, calls = os.fdopen, []
 
@@ -122,7 +122,7 @@ def test_a_failure_while_writing_leaves_the_previous_release_intact(project, mon
             raise OSError(28, "No space left on device")
         return real_fdopen(fd, *a, **k)
 
-    monkeypatch.setattr(release.os, "fdopen", failing_fdopen)
+    monkeypatch.setattr(atomic.os, "fdopen", failing_fdopen)
     assert main(build_args(project)) == 2
     assert release_snapshot(dist) == before
     assert not [p for p in dist.iterdir() if p.name.endswith(".tmp")]

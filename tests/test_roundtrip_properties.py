@@ -205,9 +205,9 @@ def test_the_embedded_store_round_trips_awkward_graphs(gs):
 @SETTINGS
 @given(graphs(), st.randoms(use_true_random=False))
 def test_blank_node_canonicalisation_keeps_the_graph_and_ignores_input_labels(gs, rnd):
-    """The build relabels blank nodes (release.canonical) for byte-identical releases: the relabelled
+    """The build relabels blank nodes (canonical.canonical) for byte-identical releases: the relabelled
     graph must be the same graph, and relabelling the input must not change the output."""
-    from carnk_graph.release import canonical
+    from carnk_graph.canonical import canonical
 
     g = union(gs)
     names = sorted({t for tr in g for t in (tr[0], tr[2]) if isinstance(t, BNode)}, key=str)

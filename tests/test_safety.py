@@ -19,7 +19,9 @@ from rdflib.compare import isomorphic
 
 from carnk_graph.cli import main, make_parser
 from carnk_graph.errors import BadInputError, RefusedError
-from carnk_graph.release import atomic_write, canonical, parse_release_bytes, read_release_graphs
+from carnk_graph.atomic import atomic_write
+from carnk_graph.canonical import canonical
+from carnk_graph.release import parse_release_bytes, read_release_graphs
 from carnk_graph.safety import guard_for, network_guard
 from carnk_graph.sparql import sparql_refusal
 from carnk_graph.sources import parse_graph
@@ -405,8 +407,8 @@ class _FailingFile:
 
 
 def fail_nth_write(monkeypatch, n: int, error: type[BaseException] | None = None) -> list[int]:
-    """Make the n-th file written by release.write_files fail half-way (ENOSPC, or `error`)."""
-    import carnk_graph.release as release
+    """Make the n-th file written by atomic.write_files fail half-way (ENOSPC, or `error`)."""
+    import carnk_graph.atomic as atomic
 
     calls = [0]
     real_fdopen = os.fdopen
@@ -421,7 +423,7 @@ def fail_nth_write(monkeypatch, n: int, error: type[BaseException] | None = None
         f.close()
         raise error("injected crash in the middle of writing")
 
-    monkeypatch.setattr(release.os, "fdopen", fdopen)
+    monkeypatch.setattr(atomic.os, "fdopen", fdopen)
     return calls
 
 

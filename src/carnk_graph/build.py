@@ -148,7 +148,8 @@ def build(root: str | Path | None = None, dist: str | Path | None = None, *, rea
           progress: Callable[[str], None] | None = None) -> BuildSummary:
     """Run the whole line and write dist/. Raises NotConformingError (after writing the
     report, without a release) when the knowledge graph violates the shapes."""
-    from .release import render_release, write_files
+    from .atomic import write_files
+    from .release import render_release
     from .sources import load_sources
     from .shacl import validate
 
@@ -204,7 +205,8 @@ def build(root: str | Path | None = None, dist: str | Path | None = None, *, rea
                           for s in src.shapes.subjects(RDF.type, URIRef(sh + t))})
     lap("validate")
 
-    from .release import canonical, ox_quads, serialize
+    from .canonical import canonical
+    from .release import ox_quads, serialize
     report_graph = canonical(result.report) if result.report is not None else Graph()
     report_files = {
         REPORT_TTL: serialize({"kg": report_graph}, "ttl", ("kg",)),

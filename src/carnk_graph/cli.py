@@ -80,7 +80,7 @@ def cmd_validate(args) -> int:
 
 def cmd_export(args) -> int:
     from .build import ensure_built
-    from .release import atomic_write
+    from .atomic import atomic_write
 
     from .namespaces import GRAPH_NAMES
 

@@ -130,7 +130,8 @@ def export_revision(root: Path, rev: str, dest: Path) -> Path:
 def _build_graphs(project: Path, dist: Path, notes: list[str]) -> dict[str, "Graph"]:
     """Build a project without reasoning; when its data does not conform, compare its sources anyway."""
     from .build import build
-    from .release import canonical, read_release_graphs
+    from .canonical import canonical
+    from .release import read_release_graphs
     from .sources import find_project, load_sources
 
     try:

@@ -778,7 +778,7 @@ def build_docs(root: str | Path | None = None, dist: str | Path | None = None, *
     Reads the sources (strictly), not a build: the documentation describes what the
     curators wrote, and needs neither the reasoner nor the store.
     """
-    from .release import write_files
+    from .atomic import write_files
     from .sources import find_project, load_sources
 
     paths = find_project(root)

@@ -1,18 +1,16 @@
 """Write a release: six serialisations, byte-identical from build to build.
 
-Determinism comes from two things: blank nodes get canonical labels (a hash
-of their surroundings, so the same graph always names them the same), and
-every serialiser is fed statements in sorted order. A build writes the
-files into a release folder of their own and switches to it in one step
+Determinism comes from two things: blank nodes get canonical labels
+(canonical.py: a hash of their surroundings, so the same graph always names
+them the same), and every serialiser is fed statements in sorted order
+(JSON-LD's own mending lives in jsonld.py). A build writes the files into a
+release folder of their own (atomic.py) and switches to it in one step
 (layout.py), so an error or a kill at any point leaves the previous release as it was.
 """
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Mapping
@@ -26,96 +24,6 @@ if TYPE_CHECKING:
 
 QUAD_FORMATS = ("nq", "trig", "jsonld")
 RDFLIB_FORMAT = {"ttl": "turtle", "nt": "nt", "nq": "nquads", "trig": "trig", "jsonld": "json-ld", "owl": "xml"}
-
-
-def _content_labels(graph: "Graph") -> dict | None:
-    """Blank-node labels from a hash of what each blank node says (its outgoing
-    statements, recursively): linear time for the tree-shaped blank nodes of OWL
-    (restrictions, lists). None when that does not tell every blank node apart
-    (cycles, or two blank nodes saying the same thing), so the caller falls back
-    to full canonicalisation."""
-    import hashlib
-    from collections import defaultdict
-
-    from rdflib import BNode
-
-    edges: dict = defaultdict(list)
-    nodes: set = set()
-    for s, p, o in graph:
-        if isinstance(s, BNode):
-            edges[s].append((p, o))
-            nodes.add(s)
-        if isinstance(o, BNode):
-            nodes.add(o)
-    memo: dict = {}
-    expanded: set = set()  # expanded but not yet hashed: exactly the blank nodes on the current path
-    # Depth-first, children before parents, with an explicit stack: a long rdf:List is a chain
-    # of thousands of blank nodes, deeper than Python's recursion limit.
-    for root in nodes:
-        stack = [root]
-        while stack:
-            b = stack[-1]
-            if b in memo:
-                stack.pop()
-                continue
-            if b not in expanded:
-                expanded.add(b)
-                children = [o for _, o in edges[b] if isinstance(o, BNode) and o not in memo]
-                if any(o in expanded for o in children):
-                    return None  # a cycle
-                if children:
-                    stack.extend(children)
-                    continue
-            parts = [f"{p.n3()} {'_:' + memo[o] if isinstance(o, BNode) else o.n3()}" for p, o in edges[b]]
-            memo[b] = hashlib.sha256("\n".join(sorted(parts)).encode("utf-8")).hexdigest()
-            expanded.discard(b)
-            stack.pop()
-    labels = {b: memo[b] for b in nodes}
-    # Blank nodes that say the same thing (one restriction written under two
-    # classes) are told apart by who points at them; refine until stable.
-    inbound: dict = defaultdict(list)
-    for s, p, o in graph:
-        if isinstance(o, BNode):
-            inbound[o].append((s, p))
-    for _ in range(len(nodes)):
-        if len(set(labels.values())) == len(labels):
-            return labels
-        refined = {}
-        for b, label in labels.items():
-            ctx = sorted(f"{'_:' + labels[s] if isinstance(s, BNode) else s.n3()} {p.n3()}" for s, p in inbound[b])
-            refined[b] = hashlib.sha256((label + "\n" + "\n".join(ctx)).encode("utf-8")).hexdigest()
-        if len(set(refined.values())) == len(set(labels.values())):
-            return None  # no progress: truly symmetric blank nodes
-        labels = refined
-    return labels if len(set(labels.values())) == len(labels) else None
-
-
-def canonical(graph: "Graph") -> "Graph":
-    """A copy of `graph` whose blank nodes carry labels derived from the graph's content.
-
-    Content hashes serve where they tell every blank node apart (the usual case,
-    and fast); otherwise rdflib's canonicalisation (RDFC-style, slower) decides.
-    Labels are short prefixes of the hashes; the full hash is used if a prefix
-    would collide.
-    """
-    from rdflib import BNode, Graph
-    from rdflib.compare import to_canonical_graph
-
-    out = Graph()
-    labels = _content_labels(graph)
-    if labels is not None:
-        source, key = graph, lambda t: labels[t]
-    else:
-        source, key = list(to_canonical_graph(graph)), lambda t: str(t)[2:]
-    ids = sorted({key(t) for tr in source for t in (tr[0], tr[2]) if isinstance(t, BNode)})
-    short = {i: "b" + i[:12] for i in ids}
-    if len(set(short.values())) != len(ids):
-        short = {i: "b" + i for i in ids}
-    relabel = lambda t: BNode(short[key(t)]) if isinstance(t, BNode) else t  # noqa: E731
-    for s, p, o in sorted(((relabel(s), p, relabel(o)) for s, p, o in source),
-                          key=lambda tr: tuple(x.n3() for x in tr)):
-        out.add((s, p, o))
-    return out
 
 
 def ox_quads(graphs: Mapping[str, "Graph"], names: Iterable[str]):
@@ -136,29 +44,6 @@ def _sorted_triples(quads) -> list:
     unique = {str(ox.Triple(q.subject, q.predicate, q.object)): ox.Triple(q.subject, q.predicate, q.object)
               for q in quads}
     return [unique[k] for k in sorted(unique)]
-
-
-def _jsonld_context(context_file: Path | None) -> dict:
-    """The shipped JSON-LD context (inlined, never referenced remotely), or the project prefixes.
-
-    The shipped context declares no "@version": 1.1: it uses no JSON-LD 1.1 feature, and the
-    declaration alone makes JSON-LD 1.0 processors (jsonld-java in Jena, pyld in 1.0 mode) refuse
-    the whole file (tests/test_release.py reads the release with pyld in 1.0 mode)."""
-    if context_file is not None and context_file.exists():
-        from .sources import check_nesting, read_regular
-
-        data = read_regular(context_file)  # a FIFO or a link to /dev/zero: exit 2, not a hang
-        check_nesting(data, "jsonld", context_file)  # json.loads recurses: deep nesting would crash it
-        try:
-            ctx = json.loads(data.decode("utf-8"))
-        except (ValueError, UnicodeDecodeError) as e:
-            raise BadInputError(f"not a JSON-LD context: {e}", path=context_file) from None
-        ctx = ctx.get("@context", ctx) if isinstance(ctx, dict) else None
-        if not isinstance(ctx, dict):
-            raise BadInputError("not a JSON-LD context: expected an object (or {\"@context\": {...}})",
-                                path=context_file)
-        return ctx
-    return dict(PREFIXES)
 
 
 def as_dataset(graphs: Mapping[str, "Graph"], names: Iterable[str] = GRAPH_NAMES) -> "Dataset":
@@ -202,9 +87,9 @@ def serialize(graphs: Mapping[str, "Graph"], fmt: str, names: Iterable[str] = GR
         _refuse_ill_formed_xml(data)
         return data
     # JSON-LD: rdflib compacts with the shipped context; keys sorted for stable bytes.
-    ds = as_dataset(graphs, names)
-    return (json.dumps(_stable_json(_jsonld_object(ds, _jsonld_context(context_file))), indent=1,
-                       sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+    from .jsonld import jsonld_bytes
+
+    return jsonld_bytes(as_dataset(graphs, names), context_file)
 
 
 _XML_ILLEGAL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]|\xef\xbf[\xbe\xbf]")
@@ -221,96 +106,6 @@ def _refuse_ill_formed_xml(data: bytes) -> None:
                             "cannot carry; choose another format (ttl, nt, nq, trig, jsonld)")
 
 
-def _jsonld_object(ds: "Dataset", context: dict):
-    """What rdflib's JSON-LD serializer writes (compacted, native types), without its data loss.
-
-    rdflib 7.x loses statements in two ways, both found by the hypothesis round
-    trips (tests/test_roundtrip_properties.py) and both mended by the subclass:
-    it starts its walk only from IRI subjects and from blank nodes that are
-    never objects, so a blank node in a cycle of blank nodes (or a self-loop
-    `_:b p _:b`) is never reached; and a second value of a property replaces a
-    first value that is "", 0 or false.
-    """
-    from rdflib import BNode, URIRef
-    from rdflib.plugins.serializers.jsonld import Converter
-    from rdflib.plugins.shared.jsonld.context import Context
-
-    class CompleteConverter(Converter):
-        def from_graph(self, graph):
-            nodemap: dict = {}
-            subjects = sorted(set(graph.subjects()), key=lambda t: t.n3())
-            roots = [s for s in subjects
-                     if isinstance(s, URIRef) or (isinstance(s, BNode) and not any(graph.subjects(None, s)))]
-            self._pending: list = []
-            for s in roots:
-                self.process_subject(graph, s, nodemap)
-                self._drain(graph, nodemap)
-            for s in _unreachable_bnodes(graph, roots, subjects):
-                if s.n3() not in nodemap:
-                    self.process_subject(graph, s, nodemap)
-                    self._drain(graph, nodemap)
-            return list(nodemap.values())
-
-        def _drain(self, graph, nodemap) -> None:
-            while self._pending:
-                b = self._pending.pop()
-                if b.n3() not in nodemap:
-                    self.process_subject(graph, b, nodemap)
-
-        def to_raw_value(self, graph, s, o, nodemap):
-            # rdflib writes every blank node at the top level and refers to it by @id, but it gets
-            # there by recursion, one Python frame per level of nesting; a chain of a few thousand
-            # blank nodes overflowed the stack. Same output, with a work list instead.
-            if isinstance(o, BNode) and self.to_collection(graph, o) is None:
-                if o.n3() not in nodemap:
-                    self._pending.append(o)
-                return {self.context.id_key: o.n3()}
-            return super().to_raw_value(graph, s, o, nodemap)
-
-        def add_to_node(self, graph, s, p, o, s_node, nodemap):
-            # rdflib tests `if value:` before appending a second value, so a first value that is
-            # falsy ("", 0, false) is overwritten by the second one; put both back.
-            falsy = {k: v for k, v in s_node.items() if isinstance(v, (str, int, float)) and not v}
-            super().add_to_node(graph, s, p, o, s_node, nodemap)
-            for key, old in falsy.items():
-                new = s_node.get(key)
-                if new is not old:
-                    s_node[key] = [old, *(new if isinstance(new, list) else [new])]
-
-    ctx = Context(context)
-    result = CompleteConverter(ctx, True, False).convert(ds)
-    if ctx.active:
-        if isinstance(result, list):
-            result = {ctx.get_key("@graph"): result}
-        result["@context"] = context
-    return result
-
-
-def _unreachable_bnodes(graph, roots, subjects) -> list:
-    """Blank-node subjects no path of object links leads to from `roots` (only cycles of blank nodes)."""
-    from rdflib import BNode
-
-    seen = set(roots)
-    todo = list(roots)
-    while todo:
-        for o in graph.objects(todo.pop(), None):
-            if isinstance(o, BNode) and o not in seen:
-                seen.add(o)
-                todo.append(o)
-    missing = []
-    for s in subjects:
-        if isinstance(s, BNode) and s not in seen:
-            missing.append(s)  # process it: everything it reaches is emitted with it
-            seen.add(s)
-            todo = [s]
-            while todo:
-                for o in graph.objects(todo.pop(), None):
-                    if isinstance(o, BNode) and o not in seen:
-                        seen.add(o)
-                        todo.append(o)
-    return missing
-
-
 def _sorted_lines(data: bytes) -> bytes:
     """N-Triples / N-Quads statements in sorted order.
 
@@ -320,19 +115,6 @@ def _sorted_lines(data: bytes) -> bytes:
     """
     lines = sorted(line for line in data.decode("utf-8").split("\n") if line)
     return ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
-
-
-def _stable_json(node, ordered: bool = False):
-    """JSON-LD with every unordered array sorted (rdflib emits nodes in hash order).
-
-    Arrays under @list are RDF collections whose order is meaning, so they keep it.
-    """
-    if isinstance(node, dict):
-        return {k: _stable_json(v, ordered=(k == "@list")) for k, v in node.items()}
-    if isinstance(node, list):
-        items = [_stable_json(v) for v in node]
-        return items if ordered else sorted(items, key=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False))
-    return node
 
 
 #: One token of the Turtle/TriG writer's output: a string literal or an IRI (skipped as they are),
@@ -380,78 +162,6 @@ def parse_release_bytes(data: bytes, fmt: str) -> "Dataset":
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def write_files(directory: Path, files: Mapping[str, bytes]) -> None:
-    """Write every file to a temporary name in `directory`, then rename them all into place.
-
-    If any write fails (or anything else interrupts it), the temporaries are
-    removed and no file is replaced.
-    """
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise BadInputError(f"cannot create output directory: {e.strerror}", path=directory) from None
-    for name in files:
-        if (directory / name).is_dir():  # checked first: a rename over a folder fails half-way through
-            raise BadInputError("is a directory; cannot write a file there", path=directory / name)
-    temps: list[tuple[str, Path]] = []
-    try:
-        for name, data in files.items():
-            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
-            temps.append((name, Path(tmp)))
-            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a release is for everyone to read
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-        for name, tmp in temps:
-            os.replace(tmp, directory / name)
-    except BaseException as e:
-        for _, tmp in temps:
-            tmp.unlink(missing_ok=True)
-        if isinstance(e, OSError):
-            raise BadInputError(f"cannot write {_names(files)}: {e.strerror or e}", path=directory) from None
-        raise
-
-
-def _names(files: Mapping[str, bytes]) -> str:
-    names = list(files)
-    return names[0] if len(names) == 1 else f"the release ({len(names)} files)"
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write one file atomically (temporary file in the same folder, then rename).
-
-    A device or a pipe (/dev/stdout, /dev/full, a FIFO) is written in place:
-    renaming a temporary file over it would replace the device node itself.
-    A symbolic link to a regular file keeps being a link; its target is replaced.
-    """
-    import stat
-
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        mode = None
-    except OSError as e:
-        raise BadInputError(f"cannot write: {e.strerror}", path=path) from None
-    if mode is not None and not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
-        try:
-            with open(path, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-        except OSError as e:
-            raise BadInputError(f"cannot write: {e.strerror or e}", path=path) from None
-        return
-    if mode is not None and path.is_symlink():
-        path = Path(os.path.realpath(path))
-    write_files(path.parent, {path.name: data})
 
 
 @dataclass
