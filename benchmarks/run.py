@@ -175,7 +175,8 @@ def worker_validate(a: dict) -> None:
     """Validate a user data file together with the shipped knowledge graph, as `carnk-graph validate FILE`."""
     import hashlib
 
-    from carnk_graph.sources import find_project, load_sources, parse_graph
+    from carnk_graph.project import find_project
+    from carnk_graph.sources import load_sources, parse_graph
     from carnk_graph.shacl import store_from_files, validate
 
     src = load_sources(find_project(a["root"]))
@@ -427,8 +428,8 @@ def section_build(repeat: int, quick: bool, results: dict) -> None:
         flag = "" if median(same) <= TARGET_REBUILD_S else f"  over the {TARGET_REBUILD_S:g} s target"
         say(f"rebuild, no source change: {fmt_s(median(same))} (median of {len(same)}; "
             f"{'nothing rebuilt' if up_to_date else 'REBUILT'}){flag}")
-        from carnk_graph.build import is_current
-        from carnk_graph.sources import find_project
+        from carnk_graph.layout import is_current
+        from carnk_graph.project import find_project
 
         t = time.perf_counter()
         for _ in range(repeat):
@@ -462,8 +463,9 @@ def section_freshness(repeat: int, quick: bool, work: Path, results: dict) -> No
     """Issue 15: a cold query decides "is the release current" from sizes and mtimes, so its time
     must not grow with the size of release files it does not read (only the store is read)."""
     say("== cold query vs the size of the other release files ==")
-    from carnk_graph.build import build, is_current, is_fresh
-    from carnk_graph.sources import find_project
+    from carnk_graph.build import build
+    from carnk_graph.layout import is_current, is_fresh
+    from carnk_graph.project import find_project
 
     exe = shutil.which("carnk-graph", path=str(Path(PY).parent)) or "carnk-graph"
     tiny = work / "tiny.rq"

@@ -10,7 +10,8 @@ from rdflib.compare import isomorphic
 
 from carnk_graph.namespaces import CARNK, GRAPHS, KG, PREFIXES
 from carnk_graph.release import FORMATS, parse_release_bytes, serialize
-from carnk_graph.sources import find_project, parse_graph, parse_quads
+from carnk_graph.project import find_project
+from carnk_graph.sources import parse_graph, parse_quads
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,8 @@ from carnk_graph.cli import main
 from carnk_graph.docs import (CARNK, DEFAULT_CONSTRUCT, README_FIGURE_DIR, anchor, build_docs, curie, find_construct,
                               find_renderer, overview_dot, overview_edges, overview_files)
 from carnk_graph.namespaces import PREFIXES
-from carnk_graph.sources import find_project, load_sources
+from carnk_graph.project import find_project
+from carnk_graph.sources import load_sources
 
 from spine_helpers import MINIMAL, copy_project
 

@@ -6,7 +6,8 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 
 from carnk_graph.namespaces import CARNK, PREFIXES
-from carnk_graph.sources import find_project, load_sources
+from carnk_graph.project import find_project
+from carnk_graph.sources import load_sources
 
 from knowledge_helpers import read_sssom
 

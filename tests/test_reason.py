@@ -22,7 +22,8 @@ from carnk_graph.hermit import find_java, to_ntriples
 from carnk_graph.namespaces import PREFIXES
 from carnk_graph.reason import reason, reasoner_input
 from carnk_graph.release import read_release_graphs
-from carnk_graph.sources import find_project, load_sources
+from carnk_graph.project import find_project
+from carnk_graph.sources import load_sources
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data" / "reasoning"

@@ -8,7 +8,8 @@ from rdflib import OWL, RDF, URIRef
 
 from carnk_graph import __version__
 from carnk_graph.namespaces import ONTOLOGY_IRI, version_iri
-from carnk_graph.sources import find_project, parse_graph
+from carnk_graph.project import find_project
+from carnk_graph.sources import parse_graph
 
 RELEASE_HEADING = re.compile(r"^## \[(?P<version>[^\]]+)\](?: - (?P<date>\d{4}-\d{2}-\d{2}))?\s*$", re.MULTILINE)
 SECTIONS = ("Added", "Changed", "Deprecated", "Removed", "Fixed", "Security")

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from carnk_graph.build import build, ensure_built, is_current, is_fresh
-from carnk_graph.layout import CURRENT, FORMATS, RELEASES_DIR, STAMP, STORE_DIR, Release
-from carnk_graph.sources import find_project
+from carnk_graph.api import ensure_built
+from carnk_graph.build import build
+from carnk_graph.layout import CURRENT, FORMATS, RELEASES_DIR, STAMP, STORE_DIR, Release, is_current, is_fresh
+from carnk_graph.project import find_project
 
 from spine_helpers import MINIMAL, copy_project
 

@@ -354,7 +354,8 @@ def _triples(g: Graph) -> set:
 
 
 def test_validation_never_changes_its_input_graphs(project):
-    from carnk_graph.sources import find_project, load_sources
+    from carnk_graph.project import find_project
+    from carnk_graph.sources import load_sources
     from carnk_graph.shacl import validate
 
     src = load_sources(find_project(project))

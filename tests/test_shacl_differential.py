@@ -22,7 +22,8 @@ from rdflib import Graph, URIRef
 pytest.importorskip("pyshacl_turbo", reason="pyshacl-turbo (extra `fast`) is not installed")
 
 from carnk_graph.errors import BadInputError  # noqa: E402
-from carnk_graph.sources import find_project, load_sources, parse_graph  # noqa: E402
+from carnk_graph.project import find_project  # noqa: E402
+from carnk_graph.sources import load_sources, parse_graph  # noqa: E402
 from carnk_graph.shacl import (  # noqa: E402
     FAST_MIN_TRIPLES, Finding, choose_engine, store_from_files, validate,
 )

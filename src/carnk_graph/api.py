@@ -14,22 +14,25 @@ pandas is optional: `query(...).to_dataframe()` imports it only when called.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
 
 from .errors import BadInputError
 from .namespaces import GRAPH_NAMES
 
+TYPE_CHECKING = False  # typing's flag without importing typing (1.8 ms): a cold query goes through here
 if TYPE_CHECKING:
+    from typing import Any, Callable, Iterable
+
     from rdflib import Dataset, Graph
 
-    from .layout import Release
+    from .build import BuildSummary
     from .catalogue import SavedQuery
+    from .layout import Release
+    from .project import ProjectPaths
     from .results import Result
     from .shacl import ValidationResult
 
-__all__ = ["load", "query", "validate", "export", "Rows"]
+__all__ = ["load", "query", "validate", "export", "stats", "Rows", "ensure_built"]
 
 
 class Rows(list):
@@ -60,9 +63,30 @@ class Rows(list):
         return [row.get(name) for row in self]
 
 
-def _release(root: str | Path | None, dist: str | Path | None) -> "Release":
-    from .build import ensure_built
-    return ensure_built(root, dist)
+def ensure_built(root: str | Path | None = None, dist: str | Path | None = None,
+                 progress: Callable[[str], None] | None = None) -> Release:
+    """The current release, built first (transparently) when the sources changed since dist/ was built.
+
+    The one place that decides to build for a reader (every API call, every command but
+    `build`). Decided from sizes and mtimes (`layout.is_fresh`): a cold query reads no
+    release file and imports no part of the build line unless it must build."""
+    from .project import find_project
+
+    return _current(find_project(root), dist, progress)
+
+
+def _current(paths: ProjectPaths, dist: str | Path | None, progress: Callable[[str], None] | None = None) -> Release:
+    """`ensure_built` for sources already found (a query finds them once, for its file and its release)."""
+    from .layout import Release, is_fresh
+
+    out = Path(dist) if dist is not None else paths.default_dist()
+    if not is_fresh(paths, out):
+        if progress:
+            progress("sources changed since the last build: building first")
+        from .build import build
+
+        build(paths.root, out, progress=progress)
+    return Release(out, paths)
 
 
 def load(root: str | Path | None = None, dist: str | Path | None = None) -> "Dataset":
@@ -74,7 +98,7 @@ def load(root: str | Path | None = None, dist: str | Path | None = None) -> "Dat
     """
     from .release import as_dataset, read_release_graphs
 
-    ds = as_dataset(read_release_graphs(_release(root, dist)))
+    ds = as_dataset(read_release_graphs(ensure_built(root, dist)))
     ds.default_union = True
     return ds
 
@@ -113,25 +137,24 @@ def _python_value(term) -> Any:
     return term.value if isinstance(value, Literal) else value
 
 
-@dataclass
 class Answer:
     """A query's result and the engine that produced it (which looks up labels for the table)."""
 
-    query: "SavedQuery"
-    result: "Result"
-    engine: Any
+    __slots__ = ("query", "result", "engine")
+
+    def __init__(self, query: SavedQuery, result: Result, engine: Any) -> None:
+        self.query, self.result, self.engine = query, result, engine
 
     def labels(self) -> dict[str, str]:
         return self.engine.labels(self.result.iris())
 
 
-def _saved(name: str, root: str | Path | None) -> "SavedQuery":
+def _saved(name: str, paths: ProjectPaths) -> SavedQuery:
     """A saved query by name (or a .rq path), checked read-only before anything is built or opened."""
     from .catalogue import resolve
-    from .sources import find_project
     from .sparql import check_read_only
 
-    saved = resolve(name, find_project(root).queries)
+    saved = resolve(name, paths.queries)
     check_read_only(saved.text, saved.path)
     return saved
 
@@ -151,10 +174,11 @@ def answer(name: str, params: Iterable[str] = (), *, engine: str = "oxigraph", t
 
     started = time.monotonic()
     limit = check_timeout(DEFAULT_TIMEOUT if timeout is None else timeout)
-    saved = _saved(name, root)
-    from .build import ensure_built
+    from .project import find_project
 
-    eng = open_engine(engine, ensure_built(root, dist, progress=progress).dist)
+    paths = find_project(root)
+    saved = _saved(name, paths)
+    eng = open_engine(engine, _current(paths, dist, progress).dist)
     return Answer(saved, execute(saved, eng, list(params), limit, started=started, isolate=isolate), eng)
 
 
@@ -165,7 +189,9 @@ def query_text(name: str, params: Iterable[str] = (), *, root: str | Path | None
     from .params import bind_params
     from .portable import portable_text
 
-    saved = _saved(name, root)
+    from .project import find_project
+
+    saved = _saved(name, find_project(root))
     return portable_text(saved, bind_params(saved, list(params)), graphs)
 
 
@@ -207,42 +233,63 @@ def _graph(result: "Result") -> "Graph":
     return g
 
 
-def validate(graph: "Graph | str | Path | None" = None, *, root: str | Path | None = None,
-             dist: str | Path | None = None, with_kg: bool = False) -> "ValidationResult":
+def validate(graph: "Graph | str | Path | Iterable[str | Path] | None" = None, *, root: str | Path | None = None,
+             dist: str | Path | None = None, with_kg: bool = False, engine: str | None = None,
+             progress: Callable[[str], None] | None = None) -> ValidationResult:
     """Check data against the project's SHACL shapes (with the ontology, as the build does).
 
-    `graph` is an rdflib Graph or a path to an RDF file (parsed strictly); None checks
-    the built knowledge graph and its inferences. `with_kg=True` adds the shipped
-    knowledge graph to your data, so it may point at the individuals the graph names.
+    `graph` is an rdflib Graph, or the path of an RDF file, or a list of paths (parsed
+    strictly, straight into a pyoxigraph store: no rdflib graph of big data is built);
+    None checks the built knowledge graph and its inferences. `with_kg=True` adds the
+    shipped knowledge graph to your data, so it may point at the individuals the graph
+    names. `engine`: "pyshacl", "turbo" or None (chosen by size; see shacl.choose_engine).
     Returns the `carnk_graph.shacl.ValidationResult` (`.conforms`, `.findings`, `.text()`).
     """
     from rdflib import Graph
 
-    from .sources import find_project, load_sources, parse_graph
+    from .project import find_project
+    from .shacl import store_from_files
     from .shacl import validate as run_shacl
+    from .sources import load_sources
 
     paths = find_project(root)
     src = load_sources(paths)
+    extra = (src.kg,) if with_kg else ()
     if graph is None:
         from .release import read_release_graphs
 
-        built = read_release_graphs(_release(root, dist))
+        built = read_release_graphs(_current(paths, dist, progress))
         data = built["kg"] + built["inferred"]
+        for g in extra:
+            data += g
     elif isinstance(graph, (str, Path)):
-        data = parse_graph(graph)
+        data = store_from_files([graph], extra=extra)
     elif isinstance(graph, Graph):
         data = Graph()
         for t in graph.triples((None, None, None)):  # a Dataset's default union too
             data.add(t)
+        for g in extra:
+            data += g
+    elif isinstance(graph, (list, tuple)) and graph and all(isinstance(f, (str, Path)) for f in graph):
+        data = store_from_files(graph, extra=extra)
     else:
-        raise BadInputError(f"validate() takes an rdflib Graph or a file path, not {type(graph).__name__}")
-    if with_kg:
-        data += src.kg
-    return run_shacl(data, src.shapes, src.ontology)
+        raise BadInputError("validate() takes an rdflib Graph, a file path or a list of file paths, "
+                            f"not {type(graph).__name__}")
+    return run_shacl(data, src.shapes, src.ontology, engine=engine)
+
+
+def stats(*, root: str | Path | None = None, dist: str | Path | None = None,
+          progress: Callable[[str], None] | None = None) -> BuildSummary:
+    """The figures of the current release (triples per graph, terms, validation, reasoner), building
+    first if needed; `.lines()` is what `carnk-graph stats` prints."""
+    from .build import BuildSummary
+
+    release = ensure_built(root, dist, progress)
+    return BuildSummary.from_json(release.dist, release.stamp() or {})
 
 
 def export(format: str, graphs: Iterable[str] | str = GRAPH_NAMES, *, root: str | Path | None = None,
-           dist: str | Path | None = None) -> bytes:
+           dist: str | Path | None = None, progress: Callable[[str], None] | None = None) -> bytes:
     """The release (or some of its named graphs) in one format: ttl, nt, nq, trig, jsonld or owl.
 
     Triple formats carry the union of the chosen graphs; quad formats keep them apart.
@@ -257,7 +304,7 @@ def export(format: str, graphs: Iterable[str] | str = GRAPH_NAMES, *, root: str 
     if unknown or not names:
         raise BadInputError(f"unknown graph(s) {', '.join(unknown) or '(none given)'} "
                             f"(choose from {', '.join(GRAPH_NAMES)})")
-    release = _release(root, dist)
+    release = ensure_built(root, dist, progress)
     if set(names) == set(GRAPH_NAMES):
         return release.file(format).read_bytes()
     ordered = tuple(g for g in GRAPH_NAMES if g in names)

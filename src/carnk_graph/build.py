@@ -15,9 +15,10 @@ from typing import Callable
 
 from . import __version__
 from .errors import NotConformingError
-from .layout import MAPPINGS, REPORT_TTL, REPORT_TXT, STAMP, STORE_DIR, Release, source_stats
+from .layout import (MAPPINGS, REPORT_TTL, REPORT_TXT, STAMP, STORE_DIR, Release, is_current, source_stats,
+                     sources_hash)
 from .namespaces import GRAPH_NAMES, PREFIXES
-from .sources import ProjectPaths, find_project, hash_files
+from .project import ProjectPaths, find_project
 
 
 @dataclass
@@ -78,48 +79,6 @@ def read_stamp(dist: Path) -> dict | None:
     return Release(dist).stamp()
 
 
-def sources_hash(paths: ProjectPaths) -> str:
-    return hash_files(paths.inputs(), __version__)
-
-
-def _same_sources(paths: ProjectPaths, stamp: dict, fresh: dict) -> bool:
-    """The sources are those of the stamp: by their sizes and mtimes when those match (a few
-    stat calls), else by content (a touched but unchanged file is still the same source)."""
-    if stamp.get("version") != __version__:
-        return False
-    recorded = fresh.get("sources")
-    if recorded and recorded == source_stats(paths):
-        return True
-    return stamp.get("sources_hash") == sources_hash(paths)
-
-
-def is_current(paths: ProjectPaths, dist: Path, options: dict | None = None) -> bool:
-    """True when dist/ holds a complete release of exactly these sources (and options, if given).
-
-    `build` asks this before skipping: it reads every release file and compares its digest,
-    so a truncated or edited file in dist/ (copied half-way, changed by hand) means a rebuild."""
-    release = Release(dist)
-    stamp = release.stamp()
-    if not stamp or stamp.get("sources_hash") != sources_hash(paths):
-        return False
-    if options is not None and stamp.get("options") != options:
-        return False
-    return release.files_intact(stamp)
-
-
-def is_fresh(paths: ProjectPaths, dist: Path) -> bool:
-    """The cheap form of `is_current` for readers (query, export, stats): sizes and mtimes of the
-    sources and of the release files against those recorded at build time; nothing is read but
-    build.json. A release file edited in place changes its mtime, so it still means a rebuild."""
-    release = Release(dist)
-    stamp, fresh = release.stamp(), release.freshness()
-    if not stamp:
-        return False
-    if not fresh or not release.files_unchanged(fresh):
-        return is_current(paths, dist)  # a release of an older version (no record), or a changed file
-    return _same_sources(paths, stamp, fresh)
-
-
 def _counts(graphs) -> dict[str, int]:
     from rdflib import OWL, RDF, URIRef
 
@@ -165,7 +124,9 @@ def build(root: str | Path | None = None, dist: str | Path | None = None, *, rea
         reasoner_timeout = checked_timeout(reasoner_timeout)  # nan, inf, 0, -1: exit 2 before any work
     digest = sources_hash(paths)
     say = progress or (lambda _msg: None)
-    if not force and is_current(paths, out, options):
+    # a release without the freshness record (written by an older layout) is rebuilt once, so that
+    # readers stop falling back to digests on every cold query
+    if not force and is_current(paths, out, options) and Release(out).freshness() is not None:
         summary = BuildSummary.from_json(out, read_stamp(out) or {}, paths)
         summary.up_to_date = True
         return summary
@@ -261,7 +222,8 @@ def _publish(out: Path, files: dict[str, bytes], quads, summary: BuildSummary, s
     with layout.locked(out):
         layout.clean(out)
         current = Release(out)
-        if not force and current.stamp() == summary.to_json() and current.files_intact(summary.to_json()):
+        if (not force and current.stamp() == summary.to_json() and current.files_intact(summary.to_json())
+                and current.freshness() is not None):
             return  # a concurrent build of the same sources finished while this one waited for the lock
         layout.refuse_blocked_names(out, [*files, STORE_DIR, STAMP])
         folder = layout.new_release_folder(out)
@@ -291,18 +253,3 @@ def _refuse_source_folder(paths: ProjectPaths, out: Path) -> None:
         if f.resolve().parent == target:
             raise BadInputError(f"--dist must not be a folder of sources ({f.name} is there and "
                                 "would be overwritten); use dist/ or an empty folder", path=out)
-
-
-def ensure_built(root: str | Path | None = None, dist: str | Path | None = None,
-                 progress: Callable[[str], None] | None = None) -> Release:
-    """The current release, built first (transparently) when the sources changed since dist/ was built.
-
-    Decided from sizes and mtimes (`is_fresh`): a cold query does not read the release files."""
-    paths = find_project(root)
-    out = Path(dist) if dist is not None else paths.default_dist()
-    if not is_fresh(paths, out):
-        if progress:
-            progress("sources changed since the last build: building first")
-        build(paths.root, out, progress=progress)
-    return Release(out, paths)
-

@@ -8,9 +8,8 @@ is unknown). It neither checks nor runs SPARQL (sparql.py, queries.py).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections import namedtuple
 from pathlib import Path
-from typing import Mapping
 
 from .errors import BadInputError
 from .namespaces import compact_iri, expand_prefixed
@@ -19,13 +18,18 @@ from .sparql import MAX_QUERY_CHARS
 HEADER_KEYS = ("title", "description", "answers", "params", "returns")
 
 
-@dataclass(frozen=True)
-class Param:
-    """A declared query parameter: `name`, optional `kind` ("iri", "literal" or a datatype IRI), default."""
+TYPE_CHECKING = False  # typing's flag without importing typing: this module is on the cold query path
+if TYPE_CHECKING:
+    from typing import Mapping
 
-    name: str
-    kind: str | None = None
-    default: str | None = None
+
+class Param(namedtuple("Param", "name kind default", defaults=(None, None))):
+    """A declared query parameter: `name`, optional `kind` ("iri", "literal" or a datatype IRI), default.
+
+    Values here are named tuples, not dataclasses: the cold query path does not import
+    `dataclasses` (its `inspect` import costs about 5 ms; see benchmarks/run.py)."""
+
+    __slots__ = ()
 
     @property
     def required(self) -> bool:
@@ -36,15 +40,10 @@ class Param:
         return f"{self.name}{kind}=" + (self.default if self.default is not None else "<required>")
 
 
-@dataclass(frozen=True)
-class SavedQuery:
-    """One .rq file: its text and the header fields the runner and the tests use."""
+class SavedQuery(namedtuple("SavedQuery", "name path text header params", defaults=((),))):
+    """One .rq file: `name`, `path`, `text`, `header` (field -> text) and its declared `params`."""
 
-    name: str
-    path: Path
-    text: str
-    header: Mapping[str, str]
-    params: tuple[Param, ...] = ()
+    __slots__ = ()
 
     @property
     def title(self) -> str:

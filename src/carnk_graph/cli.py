@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
 
 from . import __version__
 from .errors import BadInputError, CarnkError, exit_code_for
 from .namespaces import GRAPH_BASE
 
+TYPE_CHECKING = False  # typing's flag without importing typing: every command, a cold query too, starts here
 if TYPE_CHECKING:
     import argparse
+    from typing import Sequence
 
 PROG = "carnk-graph"
 GRAPH_CHOICES = ("ontology", "kg", "inferred", "all")
@@ -49,24 +50,11 @@ def cmd_build(args) -> int:
 # -- validate ----------------------------------------------------------------------------------------
 
 def cmd_validate(args) -> int:
-    from .build import ensure_built
-    from .sources import find_project, load_sources
-    from .shacl import store_from_files, validate
+    from . import api
 
-    paths = find_project(args.root)
-    src = load_sources(paths)
-    if args.files:
-        # straight into a pyoxigraph Store: no rdflib graph of the user's (possibly big) data
-        data = store_from_files(args.files, extra=() if args.standalone else (src.kg,))
-    else:
-        from rdflib import Graph
-
-        from .release import read_release_graphs
-        graphs = read_release_graphs(ensure_built(args.root, args.dist, progress=_progress(args)))
-        data = Graph()
-        data += graphs["kg"]
-        data += graphs["inferred"]
-    result = validate(data, src.shapes, src.ontology, engine=args.shacl_engine)
+    result = api.validate(args.files or None, root=args.root, dist=args.dist,
+                          with_kg=bool(args.files) and not args.standalone, engine=args.shacl_engine,
+                          progress=_progress(args))
     for f in result.findings:
         if f.severity == "Violation" or args.warnings:
             print(f.line())
@@ -79,20 +67,15 @@ def cmd_validate(args) -> int:
 # -- export ------------------------------------------------------------------------------------------
 
 def cmd_export(args) -> int:
-    from .build import ensure_built
-    from .atomic import atomic_write
-
+    from . import api
     from .namespaces import GRAPH_NAMES
 
-    release = ensure_built(args.root, args.dist, progress=_progress(args))
     chosen = set(args.graph or ["all"])
     names = GRAPH_NAMES if "all" in chosen else tuple(g for g in GRAPH_NAMES if g in chosen)
-    if names == GRAPH_NAMES:
-        data = release.file(args.format).read_bytes()
-    else:
-        from .release import export_graph
-        data = export_graph(release, args.format, names, release.paths.context)
+    data = api.export(args.format, names, root=args.root, dist=args.dist, progress=_progress(args))
     if args.output:
+        from .atomic import atomic_write
+
         atomic_write(Path(args.output), data)
     else:
         sys.stdout.buffer.write(data)
@@ -103,11 +86,9 @@ def cmd_export(args) -> int:
 # -- stats -------------------------------------------------------------------------------------------
 
 def cmd_stats(args) -> int:
-    from .build import BuildSummary, ensure_built
+    from . import api
 
-    release = ensure_built(args.root, args.dist, progress=_progress(args))
-    summary = BuildSummary.from_json(release.dist, release.stamp() or {})
-    for line in summary.lines():
+    for line in api.stats(root=args.root, dist=args.dist, progress=_progress(args)).lines():
         print(line)
     return 0
 
@@ -119,7 +100,7 @@ def cmd_query(args) -> int:
 
     if args.list:
         from .catalogue import catalogue_result, list_catalogue
-        from .sources import find_project
+        from .project import find_project
         folder = find_project(args.root).queries
         if args.format == "table":
             _write(list_catalogue(folder))
@@ -184,7 +165,7 @@ def _store_password(args) -> str | None:
 
 
 def cmd_load(args) -> int:
-    from .build import ensure_built
+    from .api import ensure_built
     from .load_plan import plan_load, read_release
     from .remote import load
     from .sparql_client import SparqlClient

@@ -131,8 +131,9 @@ def _build_graphs(project: Path, dist: Path, notes: list[str]) -> dict[str, "Gra
     """Build a project without reasoning; when its data does not conform, compare its sources anyway."""
     from .build import build
     from .canonical import canonical
+    from .project import find_project
     from .release import read_release_graphs
-    from .sources import find_project, load_sources
+    from .sources import load_sources
 
     try:
         build(project, dist, no_reason=True)
@@ -147,7 +148,7 @@ def _build_graphs(project: Path, dist: Path, notes: list[str]) -> dict[str, "Gra
 
 def read_side(spec: str, root: str | Path | None, workdir: Path) -> Side:
     """Resolve OLD or NEW: an existing file or folder wins over a revision of the same name."""
-    from .sources import find_project
+    from .project import find_project
 
     p = Path(spec)
     if p.is_file():

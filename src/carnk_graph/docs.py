@@ -779,7 +779,8 @@ def build_docs(root: str | Path | None = None, dist: str | Path | None = None, *
     curators wrote, and needs neither the reasoner nor the store.
     """
     from .atomic import write_files
-    from .sources import find_project, load_sources
+    from .project import find_project
+    from .sources import load_sources
 
     paths = find_project(root)
     out = (Path(dist) if dist is not None else paths.default_dist()) / "docs"

@@ -20,13 +20,16 @@ from __future__ import annotations
 import re
 import threading
 from pathlib import Path
-from typing import Iterable, Mapping
 
 from .errors import BadInputError
 from .namespaces import PREFIXES, sparql_prologue
 from .results import XSD_STRING, Result, Term
 from .sparql import with_values
 from .timeout import Cancelled
+
+TYPE_CHECKING = False  # typing's flag without importing typing: this module is on the cold query path
+if TYPE_CHECKING:
+    from typing import Iterable, Mapping
 
 ENGINES = ("oxigraph", "rdflib")
 RDFS_LABEL = PREFIXES["rdfs"] + "label"

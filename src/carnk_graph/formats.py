@@ -8,11 +8,14 @@ lossless form for literals that hold control characters.
 from __future__ import annotations
 
 import re
-from typing import Mapping
 
 from .errors import BadInputError
 from .namespaces import compact_iri
 from .results import XSD, XSD_STRING, Result, Term
+
+TYPE_CHECKING = False  # typing's flag without importing typing: this module is on the cold query path
+if TYPE_CHECKING:
+    from typing import Mapping
 
 FORMATS = ("table", "csv", "tsv", "json")
 GRAPH_FORMATS = ("table", "ttl", "nt", "jsonld")

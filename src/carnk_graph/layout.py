@@ -24,18 +24,18 @@ still compares content digests before it decides to skip.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import shutil
 import time
-from dataclasses import dataclass, field
+from collections import namedtuple
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Mapping
 
 from .errors import BadInputError
 
+TYPE_CHECKING = False  # typing's flag without importing typing: this module is on the cold query path
 if TYPE_CHECKING:
-    from .sources import ProjectPaths
+    from typing import Iterator, Mapping
+
+    from .project import ProjectPaths
 
 #: Release file name per format key (the CLI's --format values).
 FORMATS: dict[str, str] = {
@@ -55,20 +55,30 @@ MAPPINGS = "mappings.sssom.tsv"
 STORE_DIR = "store"
 RELEASES_DIR = ".releases"
 CURRENT = ".current"
-FRESHNESS = ".freshness.json"
+FRESHNESS = ".freshness"
 #: Names that are the report of the last build attempt: a failed build replaces them (and only them).
 REPORT_FILES = (REPORT_TTL, REPORT_TXT)
 
 
-@dataclass(frozen=True)
-class Release:
+class Release(namedtuple("Release", "dist paths", defaults=(None,))):
     """A built release in a dist/ folder: where each of its parts is, and its build stamp.
 
-    `paths` are the sources it was built from, when known (`ensure_built` fills them in).
+    `paths` are the sources it was built from, when known (`api.ensure_built` fills them
+    in); two values of the same folder are equal whatever they know of the sources.
+    (A named tuple rather than a dataclass: the cold query path does not import
+    `dataclasses`, whose `inspect` import costs about 5 ms.)
     """
 
-    dist: Path
-    paths: "ProjectPaths | None" = field(default=None, compare=False)
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Release) and self.dist == other.dist
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash(self.dist)
 
     def artefact(self, kind: str) -> Path:
         """The ODK-style artefact file (base, full)."""
@@ -102,6 +112,8 @@ class Release:
 
     def stamp(self) -> dict | None:
         """The build stamp (build.json) of the current release, or None when there is none."""
+        import json  # only here: a cold query reads the freshness record, not the stamp
+
         try:
             data = json.loads(self.stamp_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -112,13 +124,28 @@ class Release:
         return self.stamp() is not None and self.store.is_dir()
 
     def freshness(self) -> dict | None:
-        """The sizes and mtimes recorded when the current release was written (not part of the
-        release's bytes: build.json stays byte-identical from build to build)."""
+        """The package version, sizes and mtimes recorded when the current release was written (not
+        part of the release's bytes: build.json stays byte-identical from build to build), or None.
+
+        A line-based record (version, then one tab-separated line per file and per source), read
+        without `json`: a cold query reads it and nothing else of the release."""
         try:
-            data = json.loads((self.dist / CURRENT / FRESHNESS).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            text = (self.dist / CURRENT / FRESHNESS).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
             return None
-        return data if isinstance(data, dict) else None
+        out: dict = {"version": None, "files": {}, "sources": []}
+        try:
+            for line in text.splitlines():
+                kind, *fields = line.split("\t")
+                if kind == "version":
+                    out["version"] = fields[0]
+                elif kind == "file":
+                    out["files"][fields[0]] = [int(fields[1]), int(fields[2])]
+                elif kind == "source":
+                    out["sources"].append([fields[0], int(fields[1]), int(fields[2])])
+        except (IndexError, ValueError):
+            return None
+        return out
 
     def current_folder(self) -> Path | None:
         """The release folder `.current` names (None before the first build in this layout)."""
@@ -163,7 +190,48 @@ class Release:
         return bool(digests) and self.store.is_dir()
 
 
-def source_stats(paths: "ProjectPaths") -> list[list]:
+def sources_hash(paths: ProjectPaths) -> str:
+    """The content hash of every input file and the package version: what a release is a build of."""
+    from . import __version__
+    from .sources import hash_files  # reads every source: only when sizes and mtimes cannot decide
+
+    return hash_files(paths.inputs(), __version__)
+
+
+def is_current(paths: ProjectPaths, dist: Path, options: dict | None = None) -> bool:
+    """True when dist/ holds a complete release of exactly these sources (and options, if given).
+
+    `build` asks this before skipping: it reads every release file and compares its digest,
+    so a truncated or edited file in dist/ (copied half-way, changed by hand) means a rebuild."""
+    release = Release(dist)
+    stamp = release.stamp()
+    if not stamp or stamp.get("sources_hash") != sources_hash(paths):
+        return False
+    if options is not None and stamp.get("options") != options:
+        return False
+    return release.files_intact(stamp)
+
+
+def is_fresh(paths: ProjectPaths, dist: Path) -> bool:
+    """The cheap form of `is_current` for readers (query, export, stats): sizes and mtimes of the
+    sources and of the release files (build.json among them) against those recorded at build time;
+    nothing of the release is read. A release file edited in place changes its mtime, so it still
+    means a rebuild; a source touched but unchanged is recognised by its content hash."""
+    from . import __version__
+
+    release = Release(dist)
+    fresh = release.freshness()
+    if fresh is None or not release.files_unchanged(fresh):
+        return is_current(paths, dist)  # a release of an older version (no record), or a changed file
+    if fresh["version"] != __version__:
+        return False
+    if fresh["sources"] and fresh["sources"] == source_stats(paths):
+        return True
+    stamp = release.stamp() or {}  # unchanged since the build (its size and mtime are recorded)
+    return stamp.get("sources_hash") == sources_hash(paths)
+
+
+def source_stats(paths: ProjectPaths) -> list[list]:
     """Name, size and mtime of every input file: the cheap fingerprint of the sources."""
     out = []
     for p in paths.inputs():
@@ -226,6 +294,8 @@ def _remove(path: Path) -> None:
         with contextlib.suppress(OSError):
             path.unlink()
     else:
+        import shutil
+
         shutil.rmtree(path, ignore_errors=True)
 
 
@@ -254,12 +324,18 @@ def write_into(folder: Path, files: Mapping[str, bytes]) -> None:
 
 
 def write_freshness(folder: Path, names, sources: list) -> None:
-    """Record the size and mtime of each release file and each source, for `Release.files_unchanged`."""
-    files = {}
+    """Record the package version and the size and mtime of each release file and each source, for
+    `is_fresh` (sources are left out when a path holds a tab or a line break: then their content
+    hash decides)."""
+    from . import __version__
+
+    lines = [f"version\t{__version__}"]
     for name in sorted(names):
         st = os.stat(folder / name)
-        files[name] = [st.st_size, st.st_mtime_ns]
-    write_into(folder, {FRESHNESS: (json.dumps({"files": files, "sources": sources}, indent=1) + "\n").encode()})
+        lines.append(f"file\t{name}\t{st.st_size}\t{st.st_mtime_ns}")
+    if not any(ch in str(path) for path, _, _ in sources for ch in "\t\r\n"):
+        lines += [f"source\t{path}\t{size}\t{mtime}" for path, size, mtime in sources]
+    write_into(folder, {FRESHNESS: ("\n".join(lines) + "\n").encode("utf-8")})
 
 
 def refuse_blocked_names(dist: Path, names) -> None:
@@ -304,6 +380,8 @@ def replace_directory(target: Path, fill, what: str) -> Path:
     Readers of `target` see the old folder or the new one, never a half-written one; a failed fill
     removes its folder and leaves `target` as it was (an OSError is one line naming `what`).
     """
+    import shutil
+
     fresh = target.parent / f".{target.name}.new-{os.getpid()}"
     old = target.parent / f".{target.name}.old-{os.getpid()}"
     shutil.rmtree(fresh, ignore_errors=True)

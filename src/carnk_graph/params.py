@@ -3,13 +3,16 @@ into RDF terms. Values are never pasted into SPARQL as text; the engine binds th
 from __future__ import annotations
 
 import re
-from typing import Mapping, Sequence
 
 from .catalogue import Param, SavedQuery
 from .errors import BadInputError
 from .namespaces import PREFIXES, compact_iri, expand_prefixed
 from .results import XSD, Term
 from .sparql import declared_prefixes
+
+TYPE_CHECKING = False  # typing's flag without importing typing: this module is on the cold query path
+if TYPE_CHECKING:
+    from typing import Mapping, Sequence
 
 _BAD_IRI_CHARS = re.compile(r'[\s<>"{}|^`\\]')
 _ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")

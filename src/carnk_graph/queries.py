@@ -9,7 +9,6 @@ job (api.py), not this module's.
 from __future__ import annotations
 
 import threading
-from typing import Sequence
 
 from .catalogue import SavedQuery
 from .errors import BadInputError
@@ -17,6 +16,10 @@ from .params import bind_params
 from .results import Result, Term
 from .sparql import check_read_only, has_order_by
 from .timeout import DEFAULT_TIMEOUT, check_timeout, run_isolated, run_with_timeout
+
+TYPE_CHECKING = False  # typing's flag without importing typing: this module is on the cold query path
+if TYPE_CHECKING:
+    from typing import Sequence
 
 
 def execute(query: SavedQuery, engine, params: Sequence[str] = (), timeout: float = DEFAULT_TIMEOUT,

@@ -2,11 +2,14 @@
 
 Both engines (engines.py) turn their native terms into these, so formatting,
 sorting and the Python API never see pyoxigraph or rdflib objects.
+
+Both are plain classes (a named tuple, a class with slots) rather than dataclasses: the
+cold query path does not import `dataclasses`, whose `inspect` import alone costs about
+5 ms, a sixth of the whole `oxigraph query` it is measured against (benchmarks/run.py).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import NamedTuple
+from collections import namedtuple
 
 from .namespaces import PREFIXES
 
@@ -15,17 +18,14 @@ XSD_STRING = XSD + "string"
 RDF_LANGSTRING = PREFIXES["rdf"] + "langString"
 
 
-class Term(NamedTuple):
-    """An RDF term, independent of the engine that produced it.
+class Term(namedtuple("Term", "kind value datatype lang", defaults=(None, None))):
+    """An RDF term, independent of the engine that produced it: `kind`, `value`, `datatype`, `lang`.
 
     `kind` uses the SPARQL JSON results names: "uri", "bnode" or "literal".
     A simple literal carries datatype xsd:string; a language-tagged one has `lang`.
     """
 
-    kind: str
-    value: str
-    datatype: str | None = None
-    lang: str | None = None
+    __slots__ = ()
 
     @classmethod
     def iri(cls, value: str) -> "Term":
@@ -88,14 +88,27 @@ def _sort_key(term: Term | None) -> tuple:
     return (group, 0.0, term.value, (term.datatype or "") + "@" + (term.lang or ""))
 
 
-@dataclass
 class Result:
     """A query's answer: variables and rows (SELECT), a boolean (ASK) or triples (CONSTRUCT, DESCRIBE)."""
 
-    variables: list[str]
-    rows: list[tuple[Term | None, ...]] = field(default_factory=list)
-    boolean: bool | None = None
-    triples: list[tuple[Term, Term, Term]] | None = None
+    __slots__ = ("variables", "rows", "boolean", "triples")
+
+    def __init__(self, variables: list[str], rows: list[tuple[Term | None, ...]] | None = None,
+                 boolean: bool | None = None, triples: list[tuple[Term, Term, Term]] | None = None) -> None:
+        self.variables = variables
+        self.rows = [] if rows is None else rows
+        self.boolean = boolean
+        self.triples = triples
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Result):
+            return NotImplemented
+        return all(getattr(self, a) == getattr(other, a) for a in self.__slots__)
+
+    __hash__ = None  # mutable, like the dataclass it replaces
+
+    def __repr__(self) -> str:
+        return f"Result({', '.join(f'{a}={getattr(self, a)!r}' for a in self.__slots__)})"
 
     @property
     def is_graph(self) -> bool:

@@ -22,11 +22,14 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections import namedtuple
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import ContextManager, Iterable, Iterator
 
 from .errors import RefusedError
+
+TYPE_CHECKING = False  # typing's flag without importing typing: every command, a cold query too, loads this
+if TYPE_CHECKING:
+    from typing import ContextManager, Iterable, Iterator
 
 #: Audit events that mean "about to talk to another machine".
 NETWORK_EVENTS = frozenset({
@@ -37,22 +40,27 @@ NETWORK_EVENTS = frozenset({
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
-@dataclass(frozen=True)
-class Attempt:
-    """One network operation seen by the hook: the audit event and where it was going."""
+class Attempt(namedtuple("Attempt", "event target allowed")):
+    """One network operation seen by the hook: the audit `event`, its `target`, and whether it was `allowed`."""
 
-    event: str
-    target: str
-    allowed: bool
+    __slots__ = ()
 
 
-@dataclass
 class Guard:
-    """An active policy: allow everything, or only some hosts; records every attempt."""
+    """An active policy: allow everything, or only some hosts; records every attempt.
 
-    allow_all: bool = False
-    hosts: frozenset[str] = frozenset()
-    attempts: list[Attempt] = field(default_factory=list)
+    A plain class, not a dataclass: `dataclasses` imports `inspect` (about 5 ms), and this
+    module is imported by every command before it starts."""
+
+    __slots__ = ("allow_all", "hosts", "attempts")
+
+    def __init__(self, allow_all: bool = False, hosts: frozenset[str] = frozenset()) -> None:
+        self.allow_all = allow_all
+        self.hosts = hosts
+        self.attempts: list[Attempt] = []
+
+    def __repr__(self) -> str:
+        return f"Guard(allow_all={self.allow_all!r}, hosts={self.hosts!r}, attempts={self.attempts!r})"
 
     @property
     def refused(self) -> list[Attempt]:

@@ -400,7 +400,7 @@ def make_server(release: Release, port: int) -> LocalServer:
 def serve(root: str | Path | None, dist: str | Path | None, port: int, *, timeout: float = DEFAULT_TIMEOUT,
           out: Callable[[str], None] = print, progress: Callable[[str], None] | None = None) -> int:
     """Serve until SIGINT or SIGTERM; 0 when stopped that way."""
-    from .build import ensure_built
+    from .api import ensure_built
     from .catalogue import catalogue
 
     if not timeout > 0:

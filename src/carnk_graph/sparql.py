@@ -23,11 +23,14 @@ reading shows.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Mapping, NamedTuple
+from collections import namedtuple
 
 from .errors import BadInputError, RefusedError
+
+TYPE_CHECKING = False  # typing's flag without importing typing: this module is on the cold query path
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Mapping
 
 #: Longest SPARQL text read. Saved queries are a few KB; a 20 MB UNION crashed pyoxigraph's parser.
 MAX_QUERY_CHARS = 1 << 20
@@ -185,12 +188,10 @@ def is_prefix_name(text: str) -> bool:
     return text == "" or (_is_base(text[0]) and _dotted(text, 1, _is_chars) == len(text))
 
 
-class Token(NamedTuple):
+class Token(namedtuple("Token", "kind text offset")):
     """One SPARQL token: its kind (a group name of the scanner), text and offset in the scanned text."""
 
-    kind: str
-    text: str
-    offset: int
+    __slots__ = ()
 
 
 def position(text: str, offset: int) -> tuple[int, int]:
@@ -249,13 +250,21 @@ def _scan(text: str, uchar: bool, path: Path | str, source: str) -> list[Token]:
     return found
 
 
-def tokens(text: str, path: Path | str = "<query>") -> list[Token]:
+_last_tokens: dict[str, tuple[Token, ...]] = {}  # one entry: running a query asks the same text several questions
+
+
+def tokens(text: str, path: Path | str = "<query>") -> tuple[Token, ...]:
     """Every token of `text` (no whitespace, no comments), as pyoxigraph reads the unexpanded text.
 
     Raises BadInputError for text that is not made of SPARQL 1.1 tokens, is too
     long or nests too deep: limits that hold before any parser sees the text.
     """
-    return _scan(text, True, path, text)
+    found = _last_tokens.get(text)
+    if found is None:
+        found = tuple(_scan(text, True, path, text))  # a text that cannot be read raises, and is not kept
+        _last_tokens.clear()
+        _last_tokens[text] = found
+    return found
 
 
 _UNICODE_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})")
@@ -285,14 +294,10 @@ REFUSED_WORDS = UPDATE_WORDS | NETWORK_WORDS | DATASET_WORDS
 QUERY_FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
 
 
-@dataclass(frozen=True)
-class Refusal:
-    """Why a SPARQL text is refused: the keyword, a sentence, and where (in the text as written)."""
+class Refusal(namedtuple("Refusal", "keyword reason line column")):
+    """Why a SPARQL text is refused: the keyword, a sentence, and where (line, column in the text as written)."""
 
-    keyword: str
-    reason: str
-    line: int
-    column: int
+    __slots__ = ()
 
 
 def _reason(word: str) -> str:
@@ -324,9 +329,11 @@ def find_refusal(text: str, path: Path | str = "<query>") -> Refusal | None:
     Raises BadInputError when either reading is not SPARQL 1.1 tokens, too long or too deep.
     """
     expanded = expand_escapes(text)
-    readings = [(expanded, lambda: _scan(expanded, False, path, text))]
+    # The same text both ways means it holds no \u escape, so the escape alternatives of the
+    # pyoxigraph reading can match nowhere: one scan, shared (through `tokens`) with the runner.
+    readings = [(text, lambda: tokens(text, path))]
     if expanded != text:
-        readings.append((text, lambda: tokens(text, path)))
+        readings.insert(0, (expanded, lambda: _scan(expanded, False, path, text)))
     unreadable: BadInputError | None = None
     for scanned, scan in readings:
         try:
@@ -344,12 +351,18 @@ def find_refusal(text: str, path: Path | str = "<query>") -> Refusal | None:
     return None
 
 
+_last_passed: list[str] = []  # the last text that passed: the query path checks before building and again before running
+
+
 def check_read_only(text: str, path: Path | str = "<query>") -> None:
     """Refuse updates, SERVICE and FROM / FROM NAMED (exit 4) before anything is parsed or run;
     refuse text the scanner cannot read (exit 2)."""
+    if _last_passed and _last_passed[0] == text:  # the same text again: the same verdict, no second scan
+        return
     refusal = find_refusal(text, path)
     if refusal:
         raise RefusedError(refusal.reason, path=path, line=refusal.line, column=refusal.column)
+    _last_passed[:] = [text]
 
 
 def sparql_refusal(text: str) -> str | None:

@@ -7,10 +7,13 @@ current together with the release files, so a reader never sees a half-filled st
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable
 
 from .errors import BadInputError
 from .layout import STORE_DIR, replace_directory
+
+TYPE_CHECKING = False  # typing's flag without importing typing: this module is on the cold query path
+if TYPE_CHECKING:
+    from typing import Iterable
 
 
 def fill_store(dist: Path, quads: Iterable, name: str = STORE_DIR) -> Path:

@@ -17,11 +17,14 @@ import contextlib
 import math
 import os
 import threading
-from typing import Callable, TypeVar
 
 from .errors import BadInputError, CarnkError, QueryTimeoutError
 
-T = TypeVar("T")
+TYPE_CHECKING = False  # typing's flag without importing typing: this module is on the cold query path
+if TYPE_CHECKING:
+    from typing import Callable, TypeVar
+
+    T = TypeVar("T")
 DEFAULT_TIMEOUT = 60.0
 
 

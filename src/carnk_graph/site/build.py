@@ -237,7 +237,7 @@ def _clean_leftovers(out: Path) -> None:
 def build_site(root: str | Path | None = None, dist: str | Path | None = None, *,
                progress: Callable[[str], None] | None = None) -> SiteResult:
     """Build the release if the sources changed, then write <dist>/site/."""
-    from ..build import ensure_built
+    from ..api import ensure_built
 
     release = ensure_built(root, dist, progress=progress)
     return _write(release.paths, release.dist, progress)
