@@ -84,6 +84,20 @@ def test_the_command_line_runs_queries_only_through_the_api(module):
     assert not deps & {"queries", "engines", "params", "timeout", "sparql"}, deps
 
 
+def test_the_command_line_reaches_the_build_line_only_through_the_api():
+    """Whether to build, what to validate and which bytes to export are decided in api.py; cli.py
+    imports none of the modules that do that work."""
+    assert not imports_of("cli") & {"build", "layout", "sources", "shacl", "release", "store", "reason"}
+
+
+def test_only_the_api_decides_to_build_for_a_reader():
+    """`ensure_built` has one home; the modules that read a release (serve, site, load) call it there."""
+    homes = [m for m in MODULES if "def ensure_built" in (PACKAGE / f"{m}.py").read_text(encoding="utf-8")]
+    assert homes == ["api"]
+    sub = [p for p in PACKAGE.rglob("*.py") if "def ensure_built" in p.read_text(encoding="utf-8")]
+    assert [p.name for p in sub] == ["api.py"]
+
+
 def test_only_namespaces_py_spells_out_an_iri_of_the_project_or_its_vocabularies():
     """Every IRI base (ours and rdf/rdfs/owl/xsd/sh/...) lives in namespaces.py; code outside it (docstrings
     aside) builds IRIs from PREFIXES, so changing a base there changes it everywhere."""

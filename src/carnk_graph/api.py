@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from .results import Result
     from .shacl import ValidationResult
 
-__all__ = ["load", "query", "validate", "export", "stats", "Rows", "ensure_built"]
+__all__ = ["load", "query", "validate", "export", "stats", "build", "Rows", "ensure_built"]
 
 
 class Rows(list):
@@ -61,6 +61,19 @@ class Rows(list):
         if name not in self.variables:
             raise KeyError(f"no column {name!r} (columns: {', '.join(self.variables)})")
         return [row.get(name) for row in self]
+
+
+def build(root: str | Path | None = None, dist: str | Path | None = None, *, reasoner: str = "auto",
+          no_reason: bool = False, force: bool = False, reasoner_timeout: float | None = None,
+          progress: Callable[[str], None] | None = None) -> BuildSummary:
+    """Build the release (load, reason, validate, write, fill the store); skipped when the sources are
+    unchanged, unless `force`. Returns the figures `carnk-graph build` prints (`.lines()`, `.messages`).
+    Raises NotConformingError (exit 1) when the data violates a shape, ReasonerError (exit 3) when the
+    ontology is inconsistent."""
+    from .build import build as run_build
+
+    return run_build(root, dist, reasoner=reasoner, no_reason=no_reason, force=force,
+                     reasoner_timeout=reasoner_timeout, progress=progress)
 
 
 def ensure_built(root: str | Path | None = None, dist: str | Path | None = None,

@@ -36,10 +36,10 @@ def _progress(args) -> "callable":
 # -- build -------------------------------------------------------------------------------------------
 
 def cmd_build(args) -> int:
-    from .build import build
+    from . import api
 
-    summary = build(args.root, args.dist, reasoner=args.reasoner, no_reason=args.no_reason,
-                    force=args.force, reasoner_timeout=args.reasoner_timeout, progress=_progress(args))
+    summary = api.build(args.root, args.dist, reasoner=args.reasoner, no_reason=args.no_reason,
+                        force=args.force, reasoner_timeout=args.reasoner_timeout, progress=_progress(args))
     for m in summary.messages:
         _err(f"warning: {m}")
     for line in summary.lines():
