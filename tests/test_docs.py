@@ -9,9 +9,11 @@ import pytest
 from rdflib import OWL, RDF, RDFS, Literal, URIRef
 
 from carnk_graph.cli import main
-from carnk_graph.docs import (CARNK, DEFAULT_CONSTRUCT, README_FIGURE_DIR, anchor, build_docs, curie, find_construct,
-                              find_renderer, overview_dot, overview_edges, overview_files)
-from carnk_graph.namespaces import PREFIXES
+from carnk_graph.constructs import DEFAULT_CONSTRUCT, find_construct
+from carnk_graph.diagrams import find_renderer, overview_dot, overview_edges
+from carnk_graph.docs import README_FIGURE_DIR, build_docs, overview_files
+from carnk_graph.namespaces import CARNK, PREFIXES
+from carnk_graph.ontology_terms import anchor, curie
 from carnk_graph.project import find_project
 from carnk_graph.sources import load_sources
 

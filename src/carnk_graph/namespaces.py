@@ -57,6 +57,16 @@ PREFIXES: dict[str, str] = {
     "vann": "http://purl.org/vocab/vann/",
 }
 
+#: The vocabularies code builds IRIs in, by their usual short names (RDF + "type"), so that no
+#: module keeps its own copies of PREFIXES["rdf"], PREFIXES["owl"], ...
+RDF = PREFIXES["rdf"]
+RDFS = PREFIXES["rdfs"]
+OWL = PREFIXES["owl"]
+XSD = PREFIXES["xsd"]
+SKOS = PREFIXES["skos"]
+DCTERMS = PREFIXES["dcterms"]
+OBOINOWL = PREFIXES["oboInOwl"]
+
 #: Namespaces an IRI of the graph may live in (a quality check enforces it).
 ALLOWED_NAMESPACES: tuple[str, ...] = (
     CARNK,

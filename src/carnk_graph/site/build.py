@@ -22,9 +22,9 @@ from typing import Callable
 from .. import __version__
 from ..errors import BadInputError
 from ..layout import Release, replace_directory
-from ..namespaces import CARNK, ONTOLOGY_IRI
+from ..namespaces import CARNK, DCTERMS, ONTOLOGY_IRI
 from .entities import KIND_ORDER, Describer, collect_entities
-from .graph import DCT, SiteGraph
+from .graph import SiteGraph
 from .overviews import Overviews
 from .rdf import FORMATS, description, serialize
 from .templating import environment
@@ -83,7 +83,10 @@ def render_site(dist: Path, queries_dir: Path | None, figure: Path | None,
                 progress: Callable[[str], None] | None = None) -> dict[str, bytes]:
     """Every file of the site, by relative path (the whole site in memory; it is small beside the release)."""
     from ..catalogue import catalogue
-    from .. import docs
+    from ..constructs import construct_svg
+    from ..diagrams import Diagram
+    from ..ontology_page import docs_context, figure_data
+    from ..ontology_terms import collect_terms
 
     say = progress or (lambda _m: None)
     g = SiteGraph.from_nquads(Release(Path(dist)).nquads)
@@ -94,7 +97,7 @@ def render_site(dist: Path, queries_dir: Path | None, figure: Path | None,
     env = environment()
     files: dict[str, bytes] = {}
     onto_node = entities.get(ONTOLOGY_IRI)
-    title_of_graph = (g.texts(onto_node.node, DCT + "title")[:1] if onto_node else []) or [SITE_TITLE]
+    title_of_graph = (g.texts(onto_node.node, DCTERMS + "title")[:1] if onto_node else []) or [SITE_TITLE]
     base = {"site_title": SITE_TITLE, "version": __version__}
 
     def page(path: str, template: str, **ctx) -> None:
@@ -113,7 +116,7 @@ def render_site(dist: Path, queries_dir: Path | None, figure: Path | None,
         if e.iri in programmes:
             programme = list(zip(table_heads, ov.programme_row(programmes[e.iri])))[1:]
         c = ov.construct(e.node)
-        svg = docs.construct_svg(c) if c is not None else ""
+        svg = construct_svg(c) if c is not None else ""
         if svg:
             constructs[e.iri] = svg
         page(e.path + ".html", "entity.html.j2", title=e.label, e=e, programme=programme, diagram=svg, **{
@@ -126,11 +129,11 @@ def render_site(dist: Path, queries_dir: Path | None, figure: Path | None,
     # the ontology page: the documentation page of the ontology, inside the site
     if onto_node is not None:
         onto_graph = _ontology_rdflib(Path(dist))
-        terms = docs.collect_terms(onto_graph)
-        fig = [docs.figure_data(docs.Diagram("overview", "Schema overview: classes and the object properties "
+        terms = collect_terms(onto_graph)
+        fig = [figure_data(Diagram("overview", "Schema overview: classes and the object properties "
                                              "between them (solid arrows, from domain to range) and subclass links "
                                              "(dashed)", "", svg=b"" if figure else None), "static/", ("svg",))] if figure else []
-        page("ontology.html", "ontology.html.j2", title=onto_node.label, **docs.docs_context(onto_graph, terms, fig))
+        page("ontology.html", "ontology.html.j2", title=onto_node.label, **docs_context(onto_graph, terms, fig))
         files["ontology.ttl"] = serialize(description(d, ONTOLOGY_IRI), "ttl")
         files["ontology.jsonld"] = serialize(description(d, ONTOLOGY_IRI), "jsonld")
         files["ontology.nt"] = serialize(description(d, ONTOLOGY_IRI), "nt")
@@ -140,7 +143,7 @@ def render_site(dist: Path, queries_dir: Path | None, figure: Path | None,
     featured = [(label, len(g.instances(d_cls)), href) for label, d_cls, href in
                 ((lab, CARNK + local, href) for lab, local, href in FEATURED)]
     page("index.html", "index.html.j2", title="Home", ontology_title=title_of_graph[0],
-         description=" ".join(g.texts(onto_node.node, DCT + "description")[:1]) if onto_node else "",
+         description=" ".join(g.texts(onto_node.node, DCTERMS + "description")[:1]) if onto_node else "",
          total_triples=sum(g.triples_per_graph.values()), triples=list(g.triples_per_graph.items()),
          kinds=kinds, featured=featured, figure=bool(figure))
     for name, title, intro, table in (

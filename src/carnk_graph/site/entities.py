@@ -20,9 +20,8 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from ..namespaces import BASE, CARNK, KG, ONTOLOGY_IRI, PREFIXES, prefixed_name
-from .graph import (CLASS_TYPES, DCT, OWL, PROPERTY_TYPES, RDF_TYPE, RDFS, RDFS_LABEL, SKOS, SYNONYMS, Node,
-                    SiteGraph, Statement)
+from ..namespaces import BASE, CARNK, DCTERMS, KG, ONTOLOGY_IRI, OWL, RDF, RDFS, SKOS, XSD, prefixed_name
+from .graph import CLASS_TYPES, PROPERTY_TYPES, RDF_TYPE, RDFS_LABEL, SYNONYMS, Node, SiteGraph, Statement
 
 #: Site files that live at the top of the site; an entity may not take their names.
 RESERVED = frozenset({"index", "404"})
@@ -32,7 +31,7 @@ SITE_FOLDERS = ("browse", "static", "ext")
 
 #: Where a fact comes from: carnk:source (a sub-property of dcterms:source, what the data uses) or
 #: dcterms:source itself; where in the source (carnk:locator); how firmly (carnk:evidenceLevel).
-SOURCES = (CARNK + "source", DCT + "source")
+SOURCES = (CARNK + "source", DCTERMS + "source")
 LOCATOR = CARNK + "locator"
 EVIDENCE = CARNK + "evidenceLevel"
 #: Shown in the page header rather than in the statement table.
@@ -47,7 +46,7 @@ ID_LINKS = {CARNK + "doi": ("https://doi.org/{}", "DOI"), CARNK + "pmid": ("http
 INVERSE_NAMES = {RDF_TYPE: "instances", RDFS + "subClassOf": "subclasses", RDFS + "subPropertyOf": "sub-properties",
                  RDFS + "domain": "properties whose domain this is", RDFS + "range": "properties whose range this is"}
 #: Datatypes whose values read plainly without naming the type (numbers, yes/no, dates, text).
-PLAIN_DATATYPES = frozenset(PREFIXES["xsd"] + t for t in ("string", "integer", "decimal", "double", "boolean", "date",
+PLAIN_DATATYPES = frozenset(XSD + t for t in ("string", "integer", "decimal", "double", "boolean", "date",
                                                           "nonNegativeInteger", "positiveInteger", "int"))
 _SAFE_PATH = re.compile(r"[A-Za-z0-9_~-][A-Za-z0-9_.~-]*(?:/[A-Za-z0-9_~-][A-Za-z0-9_.~-]*)*")
 
@@ -119,7 +118,7 @@ def collect_entities(g: SiteGraph) -> dict[str, Entity]:
         syn = tuple(s for p in SYNONYMS for s in g.texts(node, p))
         label = g.label(node.value)
         if not g.has_label(node.value):  # the ontology is named by its title
-            label = (g.texts(node, DCT + "title") or [label])[0]
+            label = (g.texts(node, DCTERMS + "title") or [label])[0]
             g.set_label(node.value, label)
         found.append(Entity(node.value, kind, path_of(node.value), label, syn))
     order = {k: i for i, k in enumerate(KIND_ORDER)}
@@ -260,13 +259,13 @@ class Describer:
 
     def rdf_list(self, head: Node) -> list[Node]:
         out, seen = [], set()
-        nil = PREFIXES["rdf"] + "nil"
+        nil = RDF + "nil"
         while head is not None and head.value != nil and head not in seen:
             seen.add(head)
-            first = self.g.value(head, PREFIXES["rdf"] + "first")
+            first = self.g.value(head, RDF + "first")
             if first is not None:
                 out.append(first)
-            head = self.g.value(head, PREFIXES["rdf"] + "rest")
+            head = self.g.value(head, RDF + "rest")
         return out
 
     # references --------------------------------------------------------------------------------

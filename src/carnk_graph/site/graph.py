@@ -15,14 +15,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ..errors import BadInputError
-from ..namespaces import GRAPHS, PREFIXES, prefixed_name
-
-RDF = PREFIXES["rdf"]
-RDFS = PREFIXES["rdfs"]
-OWL = PREFIXES["owl"]
-SKOS = PREFIXES["skos"]
-DCT = PREFIXES["dcterms"]
-XSD = PREFIXES["xsd"]
+from ..namespaces import GRAPHS, OBOINOWL, OWL, RDF, RDFS, SKOS, prefixed_name
 
 RDF_TYPE = RDF + "type"
 RDFS_LABEL = RDFS + "label"
@@ -32,8 +25,8 @@ CLASS_TYPES = frozenset({OWL + "Class", RDFS + "Class"})
 PROPERTY_TYPES = frozenset({OWL + "ObjectProperty", OWL + "DatatypeProperty", OWL + "AnnotationProperty",
                             RDF + "Property"})
 #: Predicates whose values are other names for the subject (shown and searched as synonyms).
-SYNONYMS = (SKOS + "altLabel", PREFIXES["oboInOwl"] + "hasExactSynonym", PREFIXES["oboInOwl"] + "hasRelatedSynonym",
-            PREFIXES["oboInOwl"] + "hasBroadSynonym", PREFIXES["oboInOwl"] + "hasNarrowSynonym")
+SYNONYMS = (SKOS + "altLabel", OBOINOWL + "hasExactSynonym", OBOINOWL + "hasRelatedSynonym",
+            OBOINOWL + "hasBroadSynonym", OBOINOWL + "hasNarrowSynonym")
 
 _GRAPH_NAMES = {iri: name for name, iri in GRAPHS.items()}
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..docs import DOMAIN_COLOURS, Construct, ConstructDomain
-from ..namespaces import CARNK
+from ..constructs import DOMAIN_COLOURS, Construct, ConstructDomain
+from ..namespaces import CARNK, DCTERMS
 from .entities import EVIDENCE, LOCATOR, SOURCES, Describer, Value
-from .graph import DCT, RDF_TYPE, Node
+from .graph import RDF_TYPE, Node
 
 C = CARNK
 #: The toxicity columns of the programmes table: heading and the class a finding's toxicity falls in.
@@ -237,7 +237,7 @@ class Overviews:
         for s in g.instances(C + "InformationSource"):
             citing = {st.subject for st in g.referrers(s) if st.predicate in SOURCES and st.subject != s}
             kinds = [d.link(k) for k in sorted(set(g.types(s))) if k.startswith(C)]
-            cite = g.texts(s, DCT + "bibliographicCitation") or g.texts(s, DCT + "title")
+            cite = g.texts(s, DCTERMS + "bibliographicCitation") or g.texts(s, DCTERMS + "title")
             t.rows.append([[d.link(s.value)], kinds, [Value(x) for x in cite[:1]],
                            [Value(text, external=url) for text, url in d.outside_links(s)],
                            [Value(str(len(citing)))]])

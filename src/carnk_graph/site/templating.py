@@ -17,7 +17,7 @@ def environment():
     """One shared environment (templates compiled once per process)."""
     import jinja2
 
-    from ..docs import curie
+    from ..ontology_terms import curie
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=False, lstrip_blocks=False,
