@@ -118,3 +118,37 @@ def test_only_namespaces_py_spells_out_an_iri_of_the_project_or_its_vocabularies
                     and any(b in node.value for b in bases)):
                 found.append(f"{module}.py:{node.lineno}: {node.value[:60]!r}")
     assert not found, "\n".join(found)
+
+
+#: A module longer than this needs a paragraph in its docstring saying why it stays whole.
+MAX_LINES = 500
+LONG_REASON = "Why this module is long"
+
+
+def long_modules_without_a_reason(package: Path) -> list[str]:
+    """'module.py: N lines' for every module of `package` (sub-packages included) over MAX_LINES lines
+    whose docstring lacks a "Why this module is long" paragraph."""
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        lines = len(text.splitlines())
+        if lines > MAX_LINES and LONG_REASON not in (ast.get_docstring(ast.parse(text)) or ""):
+            found.append(f"{path.relative_to(package).as_posix()}: {lines} lines")
+    return found
+
+
+def test_no_module_is_over_500_lines_without_a_reason_in_its_docstring():
+    """Small modules with one job; a long one says in its docstring why a split would hurt."""
+    found = long_modules_without_a_reason(PACKAGE)
+    assert not found, (f"over {MAX_LINES} lines without a {LONG_REASON!r} paragraph in the docstring: "
+                       + "; ".join(found))
+
+
+def test_the_length_rule_names_a_long_module_and_accepts_a_stated_reason(tmp_path):
+    body = "x = 1\n" * MAX_LINES
+    (tmp_path / "short.py").write_text('"""Short."""\n' + "x = 1\n" * (MAX_LINES - 1), encoding="utf-8")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "long.py").write_text('"""Long, and silent about it."""\n' + body, encoding="utf-8")
+    (tmp_path / "reasoned.py").write_text(f'"""Long.\n\n{LONG_REASON}: one parser, one state machine."""\n' + body,
+                                          encoding="utf-8")
+    assert long_modules_without_a_reason(tmp_path) == [f"sub/long.py: {MAX_LINES + 1} lines"]
