@@ -293,16 +293,18 @@ def entities(graph: "Graph", kg: "Graph | None" = None) -> dict[str, set[str]]:
 
 
 def _labels(*graphs: "Graph") -> dict[str, str]:
+    """One label per IRI: the first graph that labels it, and there terms.py's label rule."""
     from rdflib import RDFS, Literal, URIRef
 
-    out: dict[str, tuple] = {}
-    for rank, g in enumerate(graphs):
-        for s, o in g.subject_objects(RDFS.label):
-            if isinstance(s, URIRef) and isinstance(o, Literal):
-                key = (rank, o.language not in ("en", None), o.language is not None, str(o))
-                if str(s) not in out or key < out[str(s)]:
-                    out[str(s)] = key
-    return {iri: k[3] for iri, k in out.items()}
+    from .terms import best_labels
+
+    out: dict[str, str] = {}
+    for g in graphs:
+        found = best_labels((str(s), str(o), o.language) for s, o in g.subject_objects(RDFS.label)
+                            if isinstance(s, URIRef) and isinstance(o, Literal))
+        for iri, text in found.items():
+            out.setdefault(iri, text)
+    return out
 
 
 def compare(old: Side, new: Side) -> Diff:

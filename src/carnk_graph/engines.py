@@ -35,16 +35,6 @@ ENGINES = ("oxigraph", "rdflib")
 RDFS_LABEL = PREFIXES["rdfs"] + "label"
 
 
-def best_labels(found: Iterable[tuple[str, str, str | None]]) -> dict[str, str]:
-    """One label per IRI: English first, then untagged, then any; ties broken alphabetically."""
-    best: dict[str, tuple] = {}
-    for iri, text, lang in found:
-        rank = (0 if (lang or "").lower().startswith("en") else 1 if not lang else 2, text)
-        if iri not in best or rank < best[iri]:
-            best[iri] = rank
-    return {iri: rank[1] for iri, rank in best.items()}
-
-
 class OxigraphEngine:
     """pyoxigraph: the embedded store (or any pyoxigraph Store, e.g. in memory for tests)."""
 
@@ -112,6 +102,8 @@ class OxigraphEngine:
 
     def labels(self, iris: Iterable[str]) -> dict[str, str]:
         import pyoxigraph as ox
+
+        from .terms import best_labels
 
         values = " ".join(str(ox.NamedNode(i)) for i in sorted(iris))  # N-Triples form, escaped by pyoxigraph
         if not values:
@@ -249,6 +241,8 @@ class RdflibEngine:
 
     def labels(self, iris: Iterable[str]) -> dict[str, str]:
         from rdflib import URIRef
+
+        from .terms import best_labels
 
         label = URIRef(RDFS_LABEL)
         found = ((i, str(lit), getattr(lit, "language", None))

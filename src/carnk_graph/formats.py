@@ -162,16 +162,9 @@ def format_jsonld(result: Result) -> str:
 def _ox_triples(result: Result) -> list:
     import pyoxigraph as ox
 
-    def native(t: Term):
-        if t.kind == "uri":
-            return ox.NamedNode(t.value)
-        if t.kind == "bnode":
-            return ox.BlankNode(t.value)
-        if t.lang:
-            return ox.Literal(t.value, language=t.lang)
-        return ox.Literal(t.value, datatype=ox.NamedNode(t.datatype or XSD_STRING))
+    from .terms import to_oxigraph
 
-    return [ox.Triple(native(s), native(p), native(o)) for s, p, o in result.triples or ()]
+    return [ox.Triple(*(to_oxigraph(*t) for t in triple)) for triple in result.triples or ()]
 
 
 def render(result: Result, fmt: str, labels: Mapping[str, str] | None = None) -> str:

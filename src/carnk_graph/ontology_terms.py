@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .namespaces import CARNK, OWL, PREFIXES, RDF, RDFS, SKOS, prefixed_name
+from .namespaces import CARNK, OWL, PREFIXES, RDF, SKOS, prefixed_name
+from .terms import label_in
 
 if TYPE_CHECKING:
     from rdflib import Graph
@@ -85,17 +86,8 @@ def uriref(iri: str):
 
 
 def label_of(graph: "Graph", node: "Node", fallback: bool = True) -> str:
-    """The English rdfs:label (else any label, else the prefixed name)."""
-    from rdflib import Literal
-
-    labels = [o for o in graph.objects(node, uriref(RDFS + "label")) if isinstance(o, Literal)]
-    for wanted in ("en", None):
-        hits = sorted(str(o) for o in labels if (o.language or None) == wanted)
-        if hits:
-            return hits[0]
-    if labels:
-        return sorted(str(o) for o in labels)[0]
-    return curie(str(node)) if fallback else ""
+    """The rdfs:label by terms.py's label rule (else the prefixed name, or "" without `fallback`)."""
+    return label_in(graph, node) or (curie(str(node)) if fallback else "")
 
 
 def text_values(graph: "Graph", node: "Node", predicate: str) -> list[str]:

@@ -21,6 +21,7 @@ from .errors import BadInputError, ReasonerError
 from .hermit import find_java, hermit_name, run_hermit
 from .namespaces import PREFIXES
 from .owl_rl import disjoint_superclasses, owlrl_closure, owlrl_name
+from .terms import label_in
 
 if TYPE_CHECKING:
     from rdflib import Graph
@@ -34,7 +35,6 @@ JAVA_FALLBACK_WARNING = ("Java runtime not found: using OWL 2 RL instead of Herm
 JAVA_MISSING_ERROR = ("Java runtime not found: HermiT needs Java 11+ (install it, or point "
                       "CARNK_JAVA at a java executable), or use --reasoner owlrl")
 
-_LABEL = PREFIXES["rdfs"] + "label"
 _MAX_CLASHES = 5
 
 
@@ -218,14 +218,10 @@ def _short(iri: str) -> str:
 # -- messages ----------------------------------------------------------------------------------------
 
 def label_of(graph: "Graph", iri: str) -> str:
-    """The rdfs:label a curator gave a term (English preferred), else its local name."""
+    """The rdfs:label a curator gave a term (terms.py's label rule), else its local name."""
     from rdflib import URIRef
 
-    labels = list(graph.objects(URIRef(iri), URIRef(_LABEL)))
-    if labels:
-        english = [lb for lb in labels if getattr(lb, "language", None) in ("en", None)]
-        return str(sorted(english or labels, key=str)[0])
-    return re.split(r"[#/]", iri.rstrip("/#"))[-1] or iri
+    return label_in(graph, URIRef(iri)) or re.split(r"[#/]", iri.rstrip("/#"))[-1] or iri
 
 
 _IRI = re.compile(r"https?://[^\s,;()'\"<>]+")

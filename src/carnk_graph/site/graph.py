@@ -16,6 +16,7 @@ from typing import Iterable
 
 from ..errors import BadInputError
 from ..namespaces import GRAPHS, OBOINOWL, OWL, RDF, RDFS, SKOS, prefixed_name
+from ..terms import best_labels
 
 RDF_TYPE = RDF + "type"
 RDFS_LABEL = RDFS + "label"
@@ -163,17 +164,8 @@ class SiteGraph:
         return seen
 
     def _all_labels(self) -> dict[str, str]:
-        best: dict[str, tuple] = {}
-        for node, sts in self.out.items():
-            if not node.is_iri:
-                continue
-            for st in sts:
-                if st.predicate == RDFS_LABEL and st.object.is_literal:
-                    o = st.object
-                    rank = (0 if o.lang == "en" else 1 if o.lang == "" else 2, o.value)
-                    if node.value not in best or rank < best[node.value]:
-                        best[node.value] = rank
-        return {iri: rank[1] for iri, rank in best.items()}
+        return best_labels((node.value, st.object.value, st.object.lang) for node, sts in self.out.items()
+                           if node.is_iri for st in sts if st.predicate == RDFS_LABEL and st.object.is_literal)
 
     def label(self, iri: str) -> str:
         """The English label, else the prefixed name, else the IRI."""

@@ -10,6 +10,7 @@ the figures and their sources, not only a pointer to them.
 from __future__ import annotations
 
 from ..namespaces import PREFIXES
+from ..terms import to_oxigraph
 from .entities import REFERENCE_PREDICATES, Describer
 from .graph import Node, SiteGraph
 
@@ -48,18 +49,6 @@ def description(describer: Describer, iri: str) -> list[tuple[Node, str, Node]]:
     return sorted(triples)
 
 
-def _ox(node: Node):
-    import pyoxigraph as ox
-
-    if node.kind == "iri":
-        return ox.NamedNode(node.value)
-    if node.kind == "bnode":
-        return ox.BlankNode(node.value)
-    if node.lang:
-        return ox.Literal(node.value, language=node.lang)
-    return ox.Literal(node.value, datatype=ox.NamedNode(node.datatype) if node.datatype else None)
-
-
 _BY_NAMESPACE = {ns: p for p, ns in PREFIXES.items()}
 
 
@@ -80,12 +69,16 @@ def _used_prefixes(triples: list[tuple[Node, str, Node]]) -> dict[str, str]:
     return {p: ns for p, ns in PREFIXES.items() if ns in seen}
 
 
+def _parts(node: Node) -> tuple[str, str, str, str]:
+    return node.kind, node.value, node.datatype, node.lang
+
+
 def serialize(triples: list[tuple[Node, str, Node]], fmt: str) -> bytes:
     """Turtle (with the project prefixes), expanded JSON-LD or N-Triples; same triples, same bytes."""
     import pyoxigraph as ox
 
     _media, name = FORMATS[fmt]
-    data = [ox.Triple(_ox(s), ox.NamedNode(p), _ox(o)) for s, p, o in triples]
+    data = [ox.Triple(to_oxigraph(*_parts(s)), ox.NamedNode(p), to_oxigraph(*_parts(o))) for s, p, o in triples]
     if fmt == "ttl":
         return ox.serialize(data, format=ox.RdfFormat.TURTLE, prefixes=_used_prefixes(triples))
     return ox.serialize(data, format=getattr(ox.RdfFormat, name))

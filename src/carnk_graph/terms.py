@@ -1,0 +1,62 @@
+"""RDF chores on single terms, each written once: a term from its parts as pyoxigraph's, and the label rule.
+
+The package keeps terms in neutral forms (`results.Term` for answers, the site's
+`Node`), both made of a kind, a value, a datatype and a language; `to_oxigraph`
+turns either into what pyoxigraph serialises. The label rule says which of a
+term's rdfs:label values people see: English first, then untagged, then any,
+ties alphabetically; query tables, the documentation page, the site, release
+diffs and the reasoner's messages all pick by it.
+
+Imported on the cold query path (the table's labels): nothing but namespaces.py
+at module level, not even typing; pyoxigraph and rdflib are imported where used.
+"""
+from __future__ import annotations
+
+from .namespaces import RDFS
+
+TYPE_CHECKING = False  # typing's flag without importing typing (the cold query path)
+if TYPE_CHECKING:
+    from typing import Iterable
+
+    from rdflib import Graph
+    from rdflib.term import Node
+
+RDFS_LABEL = RDFS + "label"
+
+
+def to_oxigraph(kind: str, value: str, datatype: str | None = None, lang: str | None = None):
+    """A pyoxigraph term from its parts: `kind` "uri" (results.Term) or "iri" (the site's Node), "bnode"
+    or "literal"; a literal with neither language nor datatype is an xsd:string."""
+    import pyoxigraph as ox
+
+    if kind in ("uri", "iri"):
+        return ox.NamedNode(value)
+    if kind == "bnode":
+        return ox.BlankNode(value)
+    if lang:
+        return ox.Literal(value, language=lang)
+    return ox.Literal(value, datatype=ox.NamedNode(datatype) if datatype else None)
+
+
+def label_key(text: str, lang: str | None) -> tuple:
+    """The label rule as a sort key: English (a language tag starting "en") first, then untagged,
+    then any other language; ties alphabetically."""
+    return (0 if (lang or "").lower().startswith("en") else 1 if not lang else 2, text)
+
+
+def best_labels(found: Iterable[tuple[str, str, str | None]]) -> dict[str, str]:
+    """One label per IRI from (IRI, text, language) triples, by the label rule."""
+    best: dict[str, tuple] = {}
+    for iri, text, lang in found:
+        key = label_key(text, lang)
+        if iri not in best or key < best[iri]:
+            best[iri] = key
+    return {iri: key[1] for iri, key in best.items()}
+
+
+def label_in(graph: "Graph", node: "Node") -> str | None:
+    """The rdfs:label of a node in an rdflib graph by the label rule, or None when it has none."""
+    from rdflib import Literal, URIRef
+
+    keys = [label_key(str(o), o.language) for o in graph.objects(node, URIRef(RDFS_LABEL)) if isinstance(o, Literal)]
+    return min(keys)[1] if keys else None
