@@ -26,9 +26,7 @@ def printable(text: str) -> str:
 
 
 class CarnkError(Exception):
-    """Base of every expected failure; `exit_code` is the CLI contract."""
-
-    exit_code = BAD_INPUT
+    """Base of every expected failure; `exit_code` is the CLI contract (the table EXIT_CODES)."""
 
     def __init__(self, message: str, *, path: str | Path | None = None,
                  line: int | None = None, column: int | None = None) -> None:
@@ -49,11 +47,14 @@ class CarnkError(Exception):
             where += ": "
         return where + self.detail
 
+    @property
+    def exit_code(self) -> int:
+        """The code of the nearest class of this error in EXIT_CODES."""
+        return next(EXIT_CODES[cls] for cls in type(self).__mro__ if cls in EXIT_CODES)
+
 
 class BadInputError(CarnkError):
     """Unparseable or ill-formed input, bad usage, unknown names (exit 2)."""
-
-    exit_code = BAD_INPUT
 
 
 class CurationTableError(BadInputError):
@@ -63,37 +64,39 @@ class CurationTableError(BadInputError):
 class NotConformingError(CarnkError):
     """Data violates the shapes, or a quality check returned rows (exit 1)."""
 
-    exit_code = NOT_CONFORMING
-
 
 class ReasonerError(CarnkError):
     """No Java, an inconsistent ontology, unsatisfiable classes (exit 3)."""
-
-    exit_code = REASONER
 
 
 class ReasonerTimeoutError(CarnkError):
     """The reasoner ran past its time limit (exit 5, like any time limit; its JVM is killed)."""
 
-    exit_code = TIMEOUT
-
 
 class RefusedError(CarnkError):
     """Refused for safety: network, file access, an update in a query (exit 4)."""
-
-    exit_code = REFUSED
 
 
 class QueryTimeoutError(CarnkError):
     """A query ran past its time limit (exit 5)."""
 
-    exit_code = TIMEOUT
-
 
 class RemoteStoreError(CarnkError):
     """A remote triple store was unreachable or answered with an error (exit 6)."""
 
-    exit_code = REMOTE
+
+#: The one table of exit codes: each error class of the CLI contract and its code (a subclass takes
+#: its nearest listed class's code).
+EXIT_CODES: dict[type, int] = {
+    CarnkError: BAD_INPUT,
+    BadInputError: BAD_INPUT,
+    NotConformingError: NOT_CONFORMING,
+    ReasonerError: REASONER,
+    RefusedError: REFUSED,
+    ReasonerTimeoutError: TIMEOUT,
+    QueryTimeoutError: TIMEOUT,
+    RemoteStoreError: REMOTE,
+}
 
 
 def exit_code_for(exc: BaseException) -> int:
