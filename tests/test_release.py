@@ -213,3 +213,29 @@ def test_export_takes_several_graphs_instead_of_keeping_the_last(built, release_
     assert graphs == {GRAPHS["ontology"], GRAPHS["kg"]}
     assert sum(1 for _ in ox.parse(path=str(out), format=ox.RdfFormat.N_QUADS)) == (
         len(release_graphs["ontology"]) + len(release_graphs["kg"]))
+
+
+def test_a_release_is_read_with_each_statement_named_by_its_graph(tmp_path):
+    from carnk_graph.namespaces import GRAPHS
+    from carnk_graph.release import release_quads
+
+    nq = tmp_path / "carnk.nq"
+    nq.write_text(f"<urn:x:a> <urn:x:p> <urn:x:b> <{GRAPHS['kg']}> .\n"
+                  f"<urn:x:a> <urn:x:p> \"c\" <{GRAPHS['inferred']}> .\n"
+                  "<urn:x:a> <urn:x:p> <urn:x:d> <urn:x:elsewhere> .\n", encoding="utf-8")
+    assert sorted((name or "-", q.object.value) for name, q in release_quads(nq)) == [
+        ("-", "urn:x:d"), ("inferred", "c"), ("kg", "urn:x:b")]
+
+
+@pytest.mark.parametrize("content, message", [(None, "no built release: run `carnk-graph build` first"),
+                                              ("<urn:x:a> <urn:x:p> .\n", "cannot read the release")])
+def test_a_missing_or_broken_release_file_is_one_error_naming_it(tmp_path, content, message):
+    from carnk_graph.errors import BadInputError
+    from carnk_graph.release import release_quads
+
+    nq = tmp_path / "carnk.nq"
+    if content is not None:
+        nq.write_text(content, encoding="utf-8")
+    with pytest.raises(BadInputError) as err:
+        list(release_quads(nq))
+    assert str(err.value).startswith(f"{nq}") and message in str(err.value)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 from .errors import BadInputError
-from .namespaces import GRAPH_BASE, GRAPH_NAMES, GRAPHS, SKOLEM_BASE
+from .namespaces import GRAPH_BASE, GRAPH_NAMES, SKOLEM_BASE
 
 #: Chunk limits per upload method. Virtuoso 7 compiles INSERT DATA into SQL and refuses
 #: more than 10 000 lines of it ("SP031"), about 1 500 triples of distinct terms, and its
@@ -41,24 +41,13 @@ def _nt_term(term) -> str:
 
 def read_release(dist: Path) -> dict[str, list[str]]:
     """The release's triples per named-graph name, as sorted, skolemised N-Triples lines."""
-    import pyoxigraph as ox
-
     from .layout import Release
+    from .release import release_quads
 
-    path = Release(Path(dist)).nquads
-    if not path.is_file():
-        raise BadInputError("no built release: run `carnk-graph build` first", path=path)
-    by_iri = {iri: name for name, iri in GRAPHS.items()}
     lines: dict[str, set[str]] = {name: set() for name in GRAPH_NAMES}
-    try:
-        quads = ox.parse(path=str(path), format=ox.RdfFormat.N_QUADS)
-        for q in quads:
-            name = by_iri.get(getattr(q.graph_name, "value", None))
-            if name is None:
-                continue
+    for name, q in release_quads(Release(Path(dist)).nquads):
+        if name is not None:
             lines[name].add(f"{_nt_term(q.subject)} {_nt_term(q.predicate)} {_nt_term(q.object)} .")
-    except SyntaxError as e:
-        raise BadInputError(f"cannot read the release: {e}", path=path) from None
     return {name: sorted(lines[name]) for name in GRAPH_NAMES}
 
 

@@ -20,6 +20,9 @@ from .layout import ARTEFACTS, FORMATS, Release
 from .namespaces import GRAPH_NAMES, GRAPHS, PREFIXES
 
 if TYPE_CHECKING:
+    from typing import Iterator
+
+    from pyoxigraph import Quad
     from rdflib import Dataset, Graph
 
 QUAD_FORMATS = ("nq", "trig", "jsonld")
@@ -202,9 +205,25 @@ def _as_artefact(graphs: Mapping[str, "Graph"], file_name: str) -> dict[str, "Gr
     return {**graphs, "ontology": onto}
 
 
+def release_quads(path: Path) -> "Iterator[tuple[str | None, Quad]]":
+    """Each statement of a release's N-Quads file with the short name of its graph (ontology, kg,
+    inferred; None for any other graph), read lazily: the one reading of carnk.nq. No file, or a file
+    that does not parse: one BadInputError naming it."""
+    import pyoxigraph as ox
+
+    path = Path(path)
+    if not path.is_file():
+        raise BadInputError("no built release: run `carnk-graph build` first", path=path)
+    names = {iri: name for name, iri in GRAPHS.items()}
+    try:
+        for q in ox.parse(path=str(path), format=ox.RdfFormat.N_QUADS):
+            yield names.get(getattr(q.graph_name, "value", None)), q
+    except (SyntaxError, OSError, ValueError) as e:
+        raise BadInputError(f"cannot read the release: {e}", path=path) from None
+
+
 def read_release_graphs(release: "Release | Path") -> dict[str, "Graph"]:
     """The named graphs of a built release, read back from its N-Quads file."""
-    import pyoxigraph as ox
     from rdflib import Graph
 
     from .sources import ox_to_rdflib
@@ -212,11 +231,9 @@ def read_release_graphs(release: "Release | Path") -> dict[str, "Graph"]:
     if not isinstance(release, Release):
         release = Release(Path(release))
     graphs = {name: Graph() for name in GRAPH_NAMES}
-    by_iri = {GRAPHS[name]: graphs[name] for name in GRAPH_NAMES}
-    for q in ox.parse(path=str(release.nquads), format=ox.RdfFormat.N_QUADS):
-        g = by_iri.get(getattr(q.graph_name, "value", None))
-        if g is not None:
-            g.add((ox_to_rdflib(q.subject), ox_to_rdflib(q.predicate), ox_to_rdflib(q.object)))
+    for name, q in release_quads(release.nquads):
+        if name is not None:
+            graphs[name].add((ox_to_rdflib(q.subject), ox_to_rdflib(q.predicate), ox_to_rdflib(q.object)))
     return graphs
 
 

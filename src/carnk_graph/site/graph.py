@@ -94,15 +94,9 @@ class SiteGraph:
     @classmethod
     def from_nquads(cls, path: Path) -> "SiteGraph":
         """Read a release's carnk.nq (every statement with its named graph)."""
-        import pyoxigraph as ox
+        from ..release import release_quads
 
-        if not Path(path).is_file():
-            raise BadInputError("no built release: run `carnk-graph build` first", path=path)
-        try:
-            quads = list(ox.parse(path=str(path), format=ox.RdfFormat.N_QUADS))
-        except (SyntaxError, OSError, ValueError) as e:
-            raise BadInputError(f"cannot read the release: {e}", path=path) from None
-        return cls.from_quads(quads)
+        return cls.from_quads([q for _name, q in release_quads(path)])
 
     @classmethod
     def from_quads(cls, quads: Iterable) -> "SiteGraph":
