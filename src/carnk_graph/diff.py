@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from .errors import BadInputError, NotConformingError
 from .layout import Release
-from .namespaces import GRAPH_NAMES, GRAPHS, PREFIXES, prefixed_name
+from .namespaces import GRAPH_NAMES, GRAPHS, PREFIXES, compact_iri
 
 if TYPE_CHECKING:
     from rdflib import Graph
@@ -273,7 +273,7 @@ def short(term) -> str:
         if term.datatype is not None:
             text = f'"{term}"^^{short(term.datatype)}'
         return text
-    return prefixed_name(str(term)) or f"<{term}>"
+    return compact_iri(str(term))
 
 
 def entities(graph: "Graph", kg: "Graph | None" = None) -> dict[str, set[str]]:

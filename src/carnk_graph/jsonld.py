@@ -116,23 +116,22 @@ def _unreachable_bnodes(graph, roots, subjects) -> list:
     from rdflib import BNode
 
     seen = set(roots)
-    todo = list(roots)
-    while todo:
-        for o in graph.objects(todo.pop(), None):
-            if isinstance(o, BNode) and o not in seen:
-                seen.add(o)
-                todo.append(o)
+
+    def reach(todo: list) -> None:
+        """Mark every blank node an object link leads to from `todo`."""
+        while todo:
+            for o in graph.objects(todo.pop(), None):
+                if isinstance(o, BNode) and o not in seen:
+                    seen.add(o)
+                    todo.append(o)
+
+    reach(list(roots))
     missing = []
     for s in subjects:
         if isinstance(s, BNode) and s not in seen:
             missing.append(s)  # process it: everything it reaches is emitted with it
             seen.add(s)
-            todo = [s]
-            while todo:
-                for o in graph.objects(todo.pop(), None):
-                    if isinstance(o, BNode) and o not in seen:
-                        seen.add(o)
-                        todo.append(o)
+            reach([s])
     return missing
 
 

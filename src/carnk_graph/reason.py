@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Iterable
 from .entailments import is_term, new_entailments
 from .errors import BadInputError, ReasonerError
 from .hermit import find_java, hermit_name, run_hermit
-from .namespaces import PREFIXES
+from .namespaces import PREFIXES, prefixed_name
 from .owl_rl import disjoint_superclasses, owlrl_closure, owlrl_name
 from .terms import label_in
 
@@ -204,15 +204,10 @@ def datatype_clashes(graph: "Graph") -> list[str]:
             continue
         for subj, value in graph.subject_objects(prop):
             if isinstance(value, Literal) and not _fits(_datatype_of(value), str(range_)):
-                clashes.append(f"value of {prop} on {subj} is {_short(_datatype_of(value))}, "
-                               f"outside the range {_short(str(range_))}")
+                datatype = _datatype_of(value)
+                clashes.append(f"value of {prop} on {subj} is {prefixed_name(datatype) or datatype}, "
+                               f"outside the range {prefixed_name(str(range_)) or range_}")
     return sorted(clashes)
-
-
-def _short(iri: str) -> str:
-    from .namespaces import prefixed_name
-
-    return prefixed_name(iri) or iri
 
 
 # -- messages ----------------------------------------------------------------------------------------
