@@ -611,16 +611,27 @@ def test_the_oxigraph_query_path_imports_no_heavy_library(built):
 #: build line and the parsers are needed only when the release is out of date.
 COLD_PATH_NEVER = ("argparse", "logging", "dataclasses", "inspect", "typing", "json", "shutil", "hashlib",
                    "carnk_graph.build", "carnk_graph.sources", "carnk_graph.release", "carnk_graph.checks")
+#: ...and once the saved query is prepared (prepared.py), not even the scanner and what it needs.
+PREPARED_PATH_NEVER = (*COLD_PATH_NEVER, "re", "pathlib", "csv", "threading", "contextlib", "functools",
+                       "carnk_graph.sparql", "carnk_graph.params")
+
+
+def _modules_loaded_by_a_query(dist, never) -> str:
+    code = ("import sys\nfrom carnk_graph.cli import main\n"
+            f"rc = main(['query', 'study-outcomes-by-source', '--root', {str(PROJECT_ROOT)!r}, "
+            f"'--dist', {str(dist)!r}, '--format', 'csv'])\n"
+            f"loaded = sorted(m for m in {never!r} if m in sys.modules)\n"
+            "print('LOADED', loaded, rc, file=sys.stderr)\n")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120).stderr
 
 
 def test_a_cold_query_on_a_current_release_loads_only_the_query_path(built):
-    code = ("import sys\nfrom carnk_graph.cli import main\n"
-            f"rc = main(['query', 'study-outcomes-by-source', '--root', {str(PROJECT_ROOT)!r}, "
-            f"'--dist', {str(built.dist)!r}, '--format', 'csv'])\n"
-            f"loaded = sorted(m for m in {COLD_PATH_NEVER!r} if m in sys.modules)\n"
-            "print('LOADED', loaded, rc, file=sys.stderr)\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert "LOADED [] 0" in proc.stderr, proc.stderr
+    assert "LOADED [] 0" in _modules_loaded_by_a_query(built.dist, COLD_PATH_NEVER)
+
+
+def test_a_prepared_saved_query_loads_neither_the_scanner_nor_pathlib(built):
+    _modules_loaded_by_a_query(built.dist, ())  # the first run prepares it
+    assert "LOADED [] 0" in _modules_loaded_by_a_query(built.dist, PREPARED_PATH_NEVER)
 
 
 # -- control characters, encodings, typos --------------------------------------------------------------

@@ -13,14 +13,15 @@ pandas is optional: `query(...).to_dataframe()` imports it only when called.
 """
 from __future__ import annotations
 
+import os
 import time
-from pathlib import Path
 
 from .errors import BadInputError
 from .namespaces import GRAPH_NAMES
 
 TYPE_CHECKING = False  # typing's flag without importing typing (1.8 ms): a cold query goes through here
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Any, Callable, Iterable
 
     from rdflib import Dataset, Graph
@@ -89,17 +90,29 @@ def ensure_built(root: str | Path | None = None, dist: str | Path | None = None,
 
 
 def _current(paths: ProjectPaths, dist: str | Path | None, progress: Callable[[str], None] | None = None) -> Release:
-    """`ensure_built` for sources already found (a query finds them once, for its file and its release)."""
-    from .layout import Release, is_fresh
+    """`ensure_built` for sources already found."""
+    from pathlib import Path
 
-    out = Path(dist) if dist is not None else paths.default_dist()
-    if not is_fresh(paths, out):
+    from .layout import Release
+
+    return Release(Path(_current_dist(paths.parts(), paths.packaged, dist, progress)), paths)
+
+
+def _current_dist(parts: dict, packaged: bool, dist: str | os.PathLike | None,
+                  progress: Callable[[str], None] | None = None) -> str:
+    """`ensure_built` on strings (`parts` as project.listing gives them): the dist folder, built first
+    when the sources changed. The query path's form: it needs no `pathlib` (see project.py)."""
+    from .layout import fresh
+    from .project import default_dist
+
+    out = os.fspath(dist) if dist is not None else default_dist(parts["root"], packaged)
+    if not fresh(parts, out):
         if progress:
             progress("sources changed since the last build: building first")
         from .build import build
 
-        build(paths.root, out, progress=progress)
-    return Release(out, paths)
+        build(parts["root"], out, progress=progress)
+    return out
 
 
 def load(root: str | Path | None = None, dist: str | Path | None = None) -> "Dataset":
@@ -162,12 +175,12 @@ class Answer:
         return self.engine.labels(self.result.iris())
 
 
-def _saved(name: str, paths: ProjectPaths) -> SavedQuery:
+def _saved(name: str, queries: str | os.PathLike) -> SavedQuery:
     """A saved query by name (or a .rq path), checked read-only before anything is built or opened."""
     from .catalogue import resolve
     from .sparql import check_read_only
 
-    saved = resolve(name, paths.queries)
+    saved = resolve(name, queries)
     check_read_only(saved.text, saved.path)
     return saved
 
@@ -180,19 +193,43 @@ def answer(name: str, params: Iterable[str] = (), *, engine: str = "oxigraph", t
     `params` are `KEY=VALUE` texts as on the command line. `timeout` (seconds,
     default 60) is wall-clock from here to the last row, opening the store included;
     `isolate=True` (the command line) holds it even for rdflib's REGEX, in a child process.
+    A saved query run with its default parameters on the embedded store is kept prepared
+    (prepared.py): the next cold run of the same text skips the scanning, not the check's verdict.
     """
     from .engines import open_engine
-    from .queries import execute
+    from .project import listing, locate
+    from .queries import execute, prepare
     from .timeout import DEFAULT_TIMEOUT, check_timeout
 
     started = time.monotonic()
     limit = check_timeout(DEFAULT_TIMEOUT if timeout is None else timeout)
-    from .project import find_project
+    params = list(params)
+    base, packaged = locate(root)
+    parts = listing(base)
+    keep = engine == "oxigraph" and not params and _plain_name(name)
+    out = os.fspath(dist) if dist is not None else None
+    ready = None
+    if keep:
+        from . import prepared as kept
+        from .catalogue import saved_query_file
+        from .project import default_dist
 
-    paths = find_project(root)
-    saved = _saved(name, paths)
-    eng = open_engine(engine, _current(paths, dist, progress).dist)
-    return Answer(saved, execute(saved, eng, list(params), limit, started=started, isolate=isolate), eng)
+        out = out if out is not None else default_dist(base, packaged)
+        ready = kept.load(name, saved_query_file(name, parts["queries"]), out)
+    if ready is None:
+        ready = prepare(_saved(name, parts["queries"]), params)
+        if keep:
+            kept.save(out, ready)
+    eng = open_engine(engine, _current_dist(parts, packaged, out, progress))
+    result = execute(ready.query, eng, params, limit, started=started, isolate=isolate, prepared=ready)
+    return Answer(ready.query, result, eng)
+
+
+def _plain_name(name: str) -> bool:
+    """A saved query's name (not a path), usable as a file name in dist/.prepared."""
+    from .catalogue import looks_like_path
+
+    return bool(name) and not looks_like_path(name) and not name.startswith(".") and "\0" not in name
 
 
 def query_text(name: str, params: Iterable[str] = (), *, root: str | Path | None = None,
@@ -204,7 +241,7 @@ def query_text(name: str, params: Iterable[str] = (), *, root: str | Path | None
 
     from .project import find_project
 
-    saved = _saved(name, find_project(root))
+    saved = _saved(name, find_project(root).queries)
     return portable_text(saved, bind_params(saved, list(params)), graphs)
 
 
@@ -258,6 +295,8 @@ def validate(graph: "Graph | str | Path | Iterable[str | Path] | None" = None, *
     names. `engine`: "pyshacl", "turbo" or None (chosen by size; see shacl.choose_engine).
     Returns the `carnk_graph.shacl.ValidationResult` (`.conforms`, `.findings`, `.text()`).
     """
+    from pathlib import Path
+
     from rdflib import Graph
 
     from .project import find_project

@@ -132,7 +132,7 @@ def build(root: str | Path | None = None, dist: str | Path | None = None, *, rea
         return summary
 
     summary = BuildSummary(dist=out, sources_hash=digest, options=options, paths=paths)
-    fingerprint = source_stats(paths)  # before reading: an edit during the build is seen next time
+    fingerprint = source_stats(paths.inputs())  # before reading: an edit during the build is seen next time
     clock = time.perf_counter()
 
     def lap(stage: str) -> None:

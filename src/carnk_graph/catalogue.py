@@ -7,20 +7,19 @@ is unknown). It neither checks nor runs SPARQL (sparql.py, queries.py).
 """
 from __future__ import annotations
 
-import re
+import os
 from collections import namedtuple
-from pathlib import Path
 
 from .errors import BadInputError
+from .limits import MAX_QUERY_CHARS
 from .namespaces import compact_iri, expand_prefixed
-from .sparql import MAX_QUERY_CHARS
 
 HEADER_KEYS = ("title", "description", "answers", "params", "returns")
 
 
 TYPE_CHECKING = False  # typing's flag without importing typing: this module is on the cold query path
 if TYPE_CHECKING:
-    from typing import Mapping
+    from pathlib import Path
 
 
 class Param(namedtuple("Param", "name kind default", defaults=(None, None))):
@@ -58,13 +57,17 @@ class SavedQuery(namedtuple("SavedQuery", "name path text header params", defaul
         return tuple(v.lstrip("?$") for v in self.header.get("returns", "").split())
 
 
-_HEADER_LINE = re.compile(r"^#\s*([A-Za-z][\w-]*)\s*:\s?(.*)$")
-_CONTINUATION = re.compile(r"^#\s{2,}\S")
-_PARAM = re.compile(r"^(?P<name>[A-Za-z_]\w*)\s*(?:\((?P<kind>[^)]*)\))?\s*(?:=\s*(?P<default>\S+))?$")
+# The header's patterns are compiled where a header is read: a cold query on a prepared saved
+# query (prepared.py) reads no header and imports no `re` (about 5 ms with its `enum`).
+_HEADER_LINE = r"^#\s*([A-Za-z][\w-]*)\s*:\s?(.*)$"
+_CONTINUATION = r"^#\s{2,}\S"
+_PARAM = r"^(?P<name>[A-Za-z_]\w*)\s*(?:\((?P<kind>[^)]*)\))?\s*(?:=\s*(?P<default>\S+))?$"
 
 
 def parse_header(text: str, path: Path | str = "<query>") -> dict[str, str]:
     """The `# key: value` lines before the first line of SPARQL; an indented `#` line continues a value."""
+    import re
+
     header: dict[str, str] = {}
     key = None
     for line in text.splitlines():
@@ -74,13 +77,13 @@ def parse_header(text: str, path: Path | str = "<query>") -> dict[str, str]:
             continue
         if not stripped.startswith("#"):
             break
-        m = _HEADER_LINE.match(stripped)
+        m = re.match(_HEADER_LINE, stripped)
         if m and m.group(1).lower() in HEADER_KEYS:
             key = m.group(1).lower()
             if key in header:
                 raise BadInputError(f"header field {key!r} given twice", path=path)
             header[key] = m.group(2).strip()
-        elif key and _CONTINUATION.match(stripped):
+        elif key and re.match(_CONTINUATION, stripped):
             header[key] = (header[key] + " " + stripped.lstrip("#").strip()).strip()
         else:
             key = None
@@ -92,13 +95,15 @@ def parse_params(spec: str, path: Path | str = "<query>") -> tuple[Param, ...]:
 
     A parameter without a default is required. `none` (or nothing) declares no parameters.
     """
+    import re
+
     # the header's documented example ends with a remark in parentheses, "(name = default; ...)"
     spec = re.sub(r"\s*\([^()]*=[^()]*\)\s*$", "", spec.strip())
     if not spec or spec.lower() == "none":
         return ()
     params: list[Param] = []
     for part in spec.split(","):
-        m = _PARAM.match(part.strip())
+        m = re.match(_PARAM, part.strip())
         if not m:
             raise BadInputError(f"cannot read parameter declaration {part.strip()!r} "
                                 "(expected `name = default` or `name (type)`)", path=path)
@@ -114,9 +119,8 @@ def parse_params(spec: str, path: Path | str = "<query>") -> tuple[Param, ...]:
     return tuple(params)
 
 
-def read_query_text(path: Path) -> str:
+def read_query_text(path: str | Path) -> str:
     """A .rq file's text: a regular UTF-8 file no longer than the SPARQL limit, else BadInputError."""
-    import os
     import stat
 
     try:
@@ -149,16 +153,21 @@ def read_query_text(path: Path) -> str:
         raise BadInputError("query file is not UTF-8", path=path) from None
 
 
-def load_query(path: Path, name: str | None = None) -> SavedQuery:
+def load_query(path: str | Path, name: str | None = None) -> SavedQuery:
     """Read one .rq file (UTF-8) and its header."""
+    from pathlib import Path
+
+    path = Path(path)
     text = read_query_text(path)
     header = parse_header(text, path)
     return SavedQuery(name or path.stem, path, text, header, parse_params(header.get("params", ""), path))
 
 
-def query_files(queries_dir: Path) -> list[Path]:
+def query_files(queries_dir: str | Path) -> list[Path]:
     """The saved-query files of a folder (regular files only; not its checks/ subfolder)."""
-    return [p for p in sorted(queries_dir.glob("*.rq")) if p.is_file()]
+    from pathlib import Path
+
+    return [p for p in sorted(Path(queries_dir).glob("*.rq")) if p.is_file()]
 
 
 def catalogue(queries_dir: Path) -> dict[str, SavedQuery]:
@@ -166,19 +175,26 @@ def catalogue(queries_dir: Path) -> dict[str, SavedQuery]:
     return {p.stem: load_query(p) for p in query_files(queries_dir)}
 
 
-def _looks_like_path(name: str) -> bool:
+def looks_like_path(name: str) -> bool:
+    """A query named by its file (an ad-hoc .rq) rather than by its name in the catalogue."""
     return name.endswith(".rq") or "/" in name or "\\" in name
 
 
-def resolve(name: str, queries_dir: Path) -> SavedQuery:
+def saved_query_file(name: str, queries_dir: str | os.PathLike) -> str:
+    """Where the saved query `name` (not a path: see `looks_like_path`) lives in the catalogue folder."""
+    return os.path.join(queries_dir, f"{name}.rq")
+
+
+def resolve(name: str, queries_dir: str | Path) -> SavedQuery:
     """A saved query by name, or an ad-hoc .rq file by path; unknown names list close matches."""
-    if _looks_like_path(name):
-        path = Path(name)
-        if not path.exists():
-            raise BadInputError("query file not found", path=path)
-        return load_query(path)
-    path = queries_dir / f"{name}.rq"
-    if path.exists():
+    if looks_like_path(name):
+        if not os.path.exists(name):
+            from pathlib import Path
+
+            raise BadInputError("query file not found", path=Path(name))
+        return load_query(name)
+    path = saved_query_file(name, queries_dir)
+    if os.path.exists(path):
         return load_query(path, name)
     import difflib
 

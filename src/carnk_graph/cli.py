@@ -7,7 +7,6 @@ that `carnk-graph query` starts fast.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from . import __version__
 from .errors import BadInputError, CarnkError, exit_code_for
@@ -75,6 +74,8 @@ def cmd_export(args) -> int:
     data = api.export(args.format, names, root=args.root, dist=args.dist, progress=_progress(args))
     if args.output:
         from .atomic import atomic_write
+
+        from pathlib import Path
 
         atomic_write(Path(args.output), data)
     else:

@@ -17,18 +17,15 @@ the neutral `Result` of results.py.
 """
 from __future__ import annotations
 
-import re
-import threading
-from pathlib import Path
-
 from .errors import BadInputError
 from .namespaces import PREFIXES, sparql_prologue
 from .results import XSD_STRING, Result, Term
-from .sparql import with_values
 from .timeout import Cancelled
 
 TYPE_CHECKING = False  # typing's flag without importing typing: this module is on the cold query path
 if TYPE_CHECKING:
+    import threading
+    from pathlib import Path
     from typing import Iterable, Mapping
 
 ENGINES = ("oxigraph", "rdflib")
@@ -70,12 +67,20 @@ class OxigraphEngine:
     def _query(self, text: str):
         return self.store.query(text, prefixes=PREFIXES, use_default_graph_as_union=True)
 
+    @classmethod
+    def bind(cls, text: str, bindings: Mapping[str, Term]) -> tuple[str, int, int]:
+        """`text` with the parameters bound by a VALUES block, where the block went and its length."""
+        from .sparql import with_values
+
+        return with_values(text, {k: str(cls.native(v)) for k, v in bindings.items()})
+
     def run(self, text: str, bindings: Mapping[str, Term], cancel: threading.Event,
-            path: Path | str = "<query>") -> Result:
-        """Parse and evaluate `text` with the parameters bound by a VALUES block."""
+            path: Path | str = "<query>", bound: tuple[str, int, int] | None = None) -> Result:
+        """Parse and evaluate `text` with the parameters bound by a VALUES block (`bound`, when the
+        caller has it already: see queries.Prepared)."""
         import pyoxigraph as ox
 
-        bound, at, added = with_values(text, {k: str(self.native(v)) for k, v in bindings.items()})
+        bound, at, added = bound or self.bind(text, bindings)
         try:
             answer = self._query(bound)
         except SyntaxError as e:
@@ -205,7 +210,8 @@ class RdflibEngine:
         return prepared
 
     def run(self, text: str, bindings: Mapping[str, Term], cancel: threading.Event,
-            path: Path | str = "<query>") -> Result:
+            path: Path | str = "<query>", bound: tuple[str, int, int] | None = None) -> Result:
+        # `bound` is the oxigraph engine's VALUES form; rdflib binds through initBindings instead
         import rdflib.plugins.sparql as sparql
         from rdflib import Variable
 
@@ -263,7 +269,7 @@ class RdflibEngine:
         return {str(s) for s in self.dataset.subjects() if isinstance(s, URIRef) and str(s).startswith(namespace)}
 
 
-_OX_POS = re.compile(r"^error at (\d+):(\d+):\s*")
+_OX_POS = r"^error at (\d+):(\d+):\s*"
 
 
 def oxigraph_syntax_error(e: SyntaxError, path: Path | str, text: str = "", at: int = 0,
@@ -278,7 +284,9 @@ def oxigraph_syntax_error(e: SyntaxError, path: Path | str, text: str = "", at: 
     parses never pays for it.
     """
     msg = str(e)
-    m = _OX_POS.match(msg)
+    import re
+
+    m = re.match(_OX_POS, msg)
     if not m:
         return BadInputError(f"syntax error: {msg}", path=path)
     line, column, detail = int(m.group(1)), int(m.group(2)), msg[m.end():]
@@ -314,6 +322,8 @@ def open_engine(engine: str, dist: Path):
         return OxigraphEngine(open_store(dist))
     if engine == "rdflib":
         from .layout import Release
+
+        from pathlib import Path
 
         release = Release(Path(dist))
         nq = release.nquads

@@ -5,7 +5,9 @@ code; anything else is a bug and gets a traceback only under --debug.
 """
 from __future__ import annotations
 
-from pathlib import Path
+TYPE_CHECKING = False  # typing's flag without importing typing: every command imports this module
+if TYPE_CHECKING:
+    from pathlib import Path
 
 OK = 0
 NOT_CONFORMING = 1

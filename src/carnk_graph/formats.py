@@ -7,8 +7,6 @@ lossless form for literals that hold control characters.
 """
 from __future__ import annotations
 
-import re
-
 from .errors import BadInputError
 from .namespaces import compact_iri
 from .results import XSD, XSD_STRING, Result, Term
@@ -22,27 +20,35 @@ GRAPH_FORMATS = ("table", "ttl", "nt", "jsonld")
 
 #: C0 and C1 controls (tab, line feed and carriage return kept) and the bidirectional overrides
 #: that reorder what a terminal shows: written as visible escapes in text meant for a terminal.
-_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+#: A translation table, not a pattern: CSV, the cold query's usual form, then needs no `re`.
+_UNSAFE = {c: chr(c).encode("unicode_escape").decode("ascii")
+           for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0),
+                     0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))}
 
 
 def visible(text: str) -> str:
     """`text` with terminal-controlling characters written as escapes (`\\x1b`, `\\u202e`)."""
-    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+    return text.translate(_UNSAFE)
+
+
+def csv_row(cells: list[str]) -> str:
+    """One CSV record as Python's csv.writer writes it (minimal quoting, CRLF): a cell holding a comma,
+    a quote or a line break is quoted, quotes doubled; a lone empty cell is `""`, so the record is not
+    mistaken for an empty line. Written out so that a cold query does not import `csv` (and `re`)."""
+    line = ",".join('"' + c.replace('"', '""') + '"' if ("," in c or '"' in c or "\r" in c or "\n" in c) else c
+                    for c in cells)
+    return (line if line or len(cells) != 1 else '""') + "\r\n"
 
 
 def format_csv(result: Result) -> str:
     """W3C SPARQL 1.1 CSV results: IRIs in full, literals as their lexical form, CRLF line ends."""
-    import csv
-    import io
-
     if result.boolean is not None:
         return ("true" if result.boolean else "false") + "\r\n"
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow(result.variables)
+    out = [csv_row(list(result.variables))]
     for row in result.rows:
-        w.writerow(["" if t is None else visible(f"_:{t.value}" if t.kind == "bnode" else t.value) for t in row])
-    return buf.getvalue()
+        out.append(csv_row(["" if t is None else visible(f"_:{t.value}" if t.kind == "bnode" else t.value)
+                            for t in row]))
+    return "".join(out)
 
 
 _TSV_BARE = {XSD + "integer": r"^[+-]?\d+$", XSD + "decimal": r"^[+-]?\d*\.\d+$", XSD + "boolean": r"^(true|false)$"}
@@ -50,6 +56,8 @@ _TSV_BARE = {XSD + "integer": r"^[+-]?\d+$", XSD + "decimal": r"^[+-]?\d*\.\d+$"
 
 def format_tsv(result: Result) -> str:
     """W3C SPARQL 1.1 TSV results: terms in N-Triples/Turtle form, numbers and booleans bare."""
+    import re  # here, not at the top: CSV and the table need no pattern
+
     if result.boolean is not None:
         return ("true" if result.boolean else "false") + "\n"
     lines = ["\t".join("?" + v for v in result.variables)]

@@ -23,17 +23,16 @@ still compares content digests before it decides to skip.
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 from collections import namedtuple
-from pathlib import Path
 
 from .errors import BadInputError
 
 TYPE_CHECKING = False  # typing's flag without importing typing: this module is on the cold query path
 if TYPE_CHECKING:
-    from typing import Iterator, Mapping
+    from pathlib import Path
+    from typing import ContextManager, Iterable, Iterator, Mapping
 
     from .project import ProjectPaths
 
@@ -124,28 +123,8 @@ class Release(namedtuple("Release", "dist paths", defaults=(None,))):
         return self.stamp() is not None and self.store.is_dir()
 
     def freshness(self) -> dict | None:
-        """The package version, sizes and mtimes recorded when the current release was written (not
-        part of the release's bytes: build.json stays byte-identical from build to build), or None.
-
-        A line-based record (version, then one tab-separated line per file and per source), read
-        without `json`: a cold query reads it and nothing else of the release."""
-        try:
-            text = (self.dist / CURRENT / FRESHNESS).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            return None
-        out: dict = {"version": None, "files": {}, "sources": []}
-        try:
-            for line in text.splitlines():
-                kind, *fields = line.split("\t")
-                if kind == "version":
-                    out["version"] = fields[0]
-                elif kind == "file":
-                    out["files"][fields[0]] = [int(fields[1]), int(fields[2])]
-                elif kind == "source":
-                    out["sources"].append([fields[0], int(fields[1]), int(fields[2])])
-        except (IndexError, ValueError):
-            return None
-        return out
+        """The freshness record of the current release (see `read_freshness`), or None."""
+        return read_freshness(os.fspath(self.dist))
 
     def current_folder(self) -> Path | None:
         """The release folder `.current` names (None before the first build in this layout)."""
@@ -154,23 +133,15 @@ class Release(namedtuple("Release", "dist paths", defaults=(None,))):
             target = os.readlink(link)
         except OSError:
             return None
+        from pathlib import Path
+
         return (self.dist / target) if not os.path.isabs(target) else Path(target)
 
     # -- freshness ----------------------------------------------------------------------------------
 
     def files_unchanged(self, fresh: dict) -> bool:
         """Every file the build recorded has its recorded size and mtime (stat only, no reading)."""
-        recorded = fresh.get("files")
-        if not isinstance(recorded, dict) or not recorded:
-            return False
-        for name, (size, mtime_ns) in recorded.items():
-            try:
-                st = os.stat(self.dist / name)
-            except OSError:
-                return False
-            if st.st_size != size or st.st_mtime_ns != mtime_ns:
-                return False
-        return self.store.is_dir()
+        return files_unchanged(os.fspath(self.dist), fresh)
 
     def files_intact(self, stamp: dict) -> bool:
         """Every release file present with the content digest the build recorded (reads them all)."""
@@ -190,6 +161,48 @@ class Release(namedtuple("Release", "dist paths", defaults=(None,))):
         return bool(digests) and self.store.is_dir()
 
 
+def read_freshness(dist: str) -> dict | None:
+    """The package version, sizes and mtimes recorded when the current release of `dist` was written
+    (not part of the release's bytes: build.json stays byte-identical from build to build), or None.
+
+    A line-based record (version, then one tab-separated line per file and per source), read
+    without `json`: a cold query reads it and nothing else of the release."""
+    try:
+        with open(os.path.join(dist, CURRENT, FRESHNESS), encoding="utf-8") as fh:
+            text = fh.read()
+    except (OSError, UnicodeDecodeError):
+        return None
+    out: dict = {"version": None, "files": {}, "sources": []}
+    try:
+        for line in text.splitlines():
+            kind, *fields = line.split("\t")
+            if kind == "version":
+                out["version"] = fields[0]
+            elif kind == "file":
+                out["files"][fields[0]] = [int(fields[1]), int(fields[2])]
+            elif kind == "source":
+                out["sources"].append([fields[0], int(fields[1]), int(fields[2])])
+    except (IndexError, ValueError):
+        return None
+    return out
+
+
+def files_unchanged(dist: str, fresh: dict) -> bool:
+    """Every release file the build recorded has its recorded size and mtime (stat only, no reading),
+    and the store is there."""
+    recorded = fresh.get("files")
+    if not isinstance(recorded, dict) or not recorded:
+        return False
+    for name, (size, mtime_ns) in recorded.items():
+        try:
+            st = os.stat(os.path.join(dist, name))
+        except OSError:
+            return False
+        if st.st_size != size or st.st_mtime_ns != mtime_ns:
+            return False
+    return os.path.isdir(os.path.join(dist, STORE_DIR))
+
+
 def sources_hash(paths: ProjectPaths) -> str:
     """The content hash of every input file and the package version: what a release is a build of."""
     from . import __version__
@@ -203,7 +216,9 @@ def is_current(paths: ProjectPaths, dist: Path, options: dict | None = None) -> 
 
     `build` asks this before skipping: it reads every release file and compares its digest,
     so a truncated or edited file in dist/ (copied half-way, changed by hand) means a rebuild."""
-    release = Release(dist)
+    from pathlib import Path
+
+    release = Release(Path(dist))
     stamp = release.stamp()
     if not stamp or stamp.get("sources_hash") != sources_hash(paths):
         return False
@@ -212,40 +227,55 @@ def is_current(paths: ProjectPaths, dist: Path, options: dict | None = None) -> 
     return release.files_intact(stamp)
 
 
-def is_fresh(paths: ProjectPaths, dist: Path) -> bool:
-    """The cheap form of `is_current` for readers (query, export, stats): sizes and mtimes of the
-    sources and of the release files (build.json among them) against those recorded at build time;
-    nothing of the release is read. A release file edited in place changes its mtime, so it still
-    means a rebuild; a source touched but unchanged is recognised by its content hash."""
+def fresh(parts: dict, dist: str) -> bool:
+    """The cheap form of `is_current` for readers (query, export, stats), on strings: sizes and mtimes
+    of the sources (`parts` as project.listing gives them) and of the release files (build.json
+    among them) against those recorded at build time; nothing of the release is read. A release
+    file edited in place changes its mtime, so it still means a rebuild; a source touched but
+    unchanged is recognised by its content hash."""
     from . import __version__
+    from .project import input_files
 
-    release = Release(dist)
-    fresh = release.freshness()
-    if fresh is None or not release.files_unchanged(fresh):
-        return is_current(paths, dist)  # a release of an older version (no record), or a changed file
-    if fresh["version"] != __version__:
+    record = read_freshness(dist)
+    if record is None or not files_unchanged(dist, record):
+        from .project import find_project
+
+        # a release of an older version (no record), or a changed file: compare digests
+        return is_current(find_project(parts["root"]), dist)
+    if record["version"] != __version__:
         return False
-    if fresh["sources"] and fresh["sources"] == source_stats(paths):
+    if record["sources"] and record["sources"] == source_stats(input_files(parts)):
         return True
-    stamp = release.stamp() or {}  # unchanged since the build (its size and mtime are recorded)
-    return stamp.get("sources_hash") == sources_hash(paths)
+    from pathlib import Path
+
+    from .project import find_project
+
+    stamp = Release(Path(dist)).stamp() or {}  # unchanged since the build (its size and mtime are recorded)
+    return stamp.get("sources_hash") == sources_hash(find_project(parts["root"]))
 
 
-def source_stats(paths: ProjectPaths) -> list[list]:
+def is_fresh(paths: ProjectPaths, dist: str | os.PathLike) -> bool:
+    """`fresh` for a `ProjectPaths` and a dist folder."""
+    return fresh(paths.parts(), os.fspath(dist))
+
+
+def source_stats(files: Iterable[str | os.PathLike]) -> list[list]:
     """Name, size and mtime of every input file: the cheap fingerprint of the sources."""
     out = []
-    for p in paths.inputs():
+    for p in files:
         try:
             st = os.stat(p)
         except OSError:
             return []
-        out.append([str(p), st.st_size, st.st_mtime_ns])
+        out.append([os.fspath(p), st.st_size, st.st_mtime_ns])
     return out
 
 
 # -- writing: one release folder, then one switch -------------------------------------------------------
 
 def _fsync_dir(path: Path) -> None:
+    import contextlib
+
     with contextlib.suppress(OSError):
         fd = os.open(path, os.O_RDONLY)
         try:
@@ -254,21 +284,25 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-@contextlib.contextmanager
-def locked(dist: Path) -> Iterator[None]:
+def locked(dist: Path) -> ContextManager[None]:
     """An exclusive lock on the dist/ folder (flock on the folder itself: no lock file left behind)."""
+    import contextlib  # the writing side imports it; a cold query reads and needs none of it
     import fcntl
 
-    try:
-        dist.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise BadInputError(f"cannot create output directory: {e.strerror}", path=dist) from None
-    fd = os.open(dist, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing drops the lock
+    @contextlib.contextmanager
+    def hold() -> Iterator[None]:
+        try:
+            dist.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise BadInputError(f"cannot create output directory: {e.strerror}", path=dist) from None
+        fd = os.open(dist, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing drops the lock
+
+    return hold()
 
 
 def clean(dist: Path) -> None:
@@ -291,6 +325,8 @@ def clean(dist: Path) -> None:
 
 def _remove(path: Path) -> None:
     if path.is_symlink() or not path.is_dir():
+        import contextlib
+
         with contextlib.suppress(OSError):
             path.unlink()
     else:
@@ -370,8 +406,10 @@ def switch(dist: Path, folder: Path, names) -> None:
     # Names the old release had and this one lacks (a mappings file removed from the sources).
     for entry in dist.iterdir():
         if entry.is_symlink() and entry.name not in names and os.readlink(entry) == f"{CURRENT}/{entry.name}":
-            with contextlib.suppress(OSError):
+            try:
                 entry.unlink()
+            except OSError:
+                pass
 
 
 def replace_directory(target: Path, fill, what: str) -> Path:
@@ -414,8 +452,10 @@ def _ensure_link(dist: Path, name: str) -> None:
 
 def _replace_link(path: Path, target: str) -> None:
     tmp = path.parent / f".link.tmp-{os.getpid()}-{path.name}"
-    with contextlib.suppress(FileNotFoundError):
+    try:
         tmp.unlink()
+    except FileNotFoundError:
+        pass
     os.symlink(target, tmp)
     os.replace(tmp, path)
 

@@ -10,6 +10,9 @@ import os
 
 from .errors import BadInputError
 
+#: Longest SPARQL text read. Saved queries are a few KB; a 20 MB UNION crashed pyoxigraph's parser.
+MAX_QUERY_CHARS = 1 << 20
+
 #: Largest file parsed, in MiB. Bigger inputs are refused before reading:
 #: a curator's file of hundreds of MB is a mistake, and parsing it would take
 #: minutes and gigabytes. Override with CARNK_MAX_INPUT_MB.

@@ -1,49 +1,73 @@
-"""Running one saved query on an engine: check, bind, run within the deadline, stable order.
+"""Running one saved query on an engine: prepare (check, bind), then run within the deadline, stable order.
 
 The pieces live apart: the catalogue and header language (catalogue.py), the
 read-only check and SPARQL scanning (sparql.py), parameters (params.py), the
 engines (engines.py), the deadline (timeout.py), result values (results.py) and
 output forms (formats.py). Deciding whether to build first is the front door's
-job (api.py), not this module's.
+job (api.py), not this module's. A prepared query can be kept and reused for the
+very same text (prepared.py), so a cold query need not scan its SPARQL again;
+the modules that scan and bind are therefore imported where a query is prepared.
 """
 from __future__ import annotations
 
-import threading
+from collections import namedtuple
 
-from .catalogue import SavedQuery
 from .errors import BadInputError
-from .params import bind_params
-from .results import Result, Term
-from .sparql import check_read_only, has_order_by
-from .timeout import DEFAULT_TIMEOUT, check_timeout, run_isolated, run_with_timeout
+from .timeout import DEFAULT_TIMEOUT, check_timeout
 
 TYPE_CHECKING = False  # typing's flag without importing typing: this module is on the cold query path
 if TYPE_CHECKING:
     from typing import Sequence
 
+    from .catalogue import SavedQuery
+    from .results import Result, Term
+
+
+class Prepared(namedtuple("Prepared", "query bindings bound ordered")):
+    """A saved query that passed the read-only check, with its parameters bound.
+
+    `query` (the SavedQuery), `bindings` (name -> Term), `bound` (the text pyoxigraph runs, the
+    bindings in a VALUES block: text, offset, length; None until an oxigraph engine needs it),
+    `ordered` (the query orders its own rows).
+    """
+
+    __slots__ = ()
+
+
+def prepare(query: SavedQuery, params: Sequence[str] = ()) -> Prepared:
+    """Check `query` read-only (before any parser sees it) and bind `params` (KEY=VALUE texts)."""
+    from .params import bind_params
+    from .sparql import check_read_only, has_order_by
+
+    check_read_only(query.text, query.path)
+    return Prepared(query, bind_params(query, params), None, has_order_by(query.text))
+
 
 def execute(query: SavedQuery, engine, params: Sequence[str] = (), timeout: float = DEFAULT_TIMEOUT,
-            *, started: float | None = None, isolate: bool = False) -> Result:
+            *, started: float | None = None, isolate: bool = False, prepared: Prepared | None = None) -> Result:
     """Check, bind and run one query on an engine; rows in a stable order.
 
-    The read-only check runs on the text before any parser sees it; the engine
-    parses and evaluates inside one deadline of `timeout` seconds counted from
-    `started` (default: now), so time already spent opening the store counts.
-    `isolate` runs the rdflib engine in a child process that is killed at the
-    deadline (the command line's choice; a notebook keeps its one process).
+    The read-only check runs on the text before any parser sees it (`prepare`; a `prepared`
+    query passed it already); the engine parses and evaluates inside one deadline of
+    `timeout` seconds counted from `started` (default: now), so time already spent opening
+    the store counts. `isolate` runs the rdflib engine in a child process that is killed at
+    the deadline (the command line's choice; a notebook keeps its one process).
     """
+    from .timeout import CancelFlag, run_isolated, run_with_timeout
+
     timeout = check_timeout(timeout)
-    check_read_only(query.text, query.path)
-    bindings = bind_params(query, params)
+    prepared = prepared if prepared is not None else prepare(query, params)
+    bindings = prepared.bindings
     check_known_iris(engine, bindings)
     what = f"query {query.name}"
     if isolate and engine.name == "rdflib":
-        result = run_isolated(lambda: engine.run(query.text, bindings, threading.Event(), query.path),
+        result = run_isolated(lambda: engine.run(query.text, bindings, CancelFlag(), query.path),
                               timeout, what, started)
     else:
-        result = run_with_timeout(lambda cancel: engine.run(query.text, bindings, cancel, query.path),
+        result = run_with_timeout(lambda cancel: engine.run(query.text, bindings, cancel, query.path,
+                                                            bound=prepared.bound),
                                   timeout, what, started)
-    if not has_order_by(query.text) or result.triples is not None:
+    if not prepared.ordered or result.triples is not None:
         result.sort()
     result.relabel_blank_nodes()
     return result

@@ -20,16 +20,15 @@ from __future__ import annotations
 
 # socket and urllib.parse are imported where used: a cold `query` installs the guard but opens no socket.
 
+import _thread
 import sys
-import threading
 from collections import namedtuple
-from contextlib import contextmanager
 
 from .errors import RefusedError
 
 TYPE_CHECKING = False  # typing's flag without importing typing: every command, a cold query too, loads this
 if TYPE_CHECKING:
-    from typing import ContextManager, Iterable, Iterator
+    from typing import Iterable
 
 #: Audit events that mean "about to talk to another machine".
 NETWORK_EVENTS = frozenset({
@@ -72,7 +71,7 @@ class Guard:
         return host is not None and host.strip("[]").lower() in self.hosts
 
 
-_lock = threading.Lock()
+_lock = _thread.allocate_lock()  # threading.Lock() without importing threading
 _stack: list[Guard] = []
 _installed = False
 
@@ -177,31 +176,39 @@ def resolve_hosts(hosts: Iterable[str]) -> frozenset[str]:
     return frozenset(out)
 
 
-@contextmanager
-def network_guard(allowed: bool = False, hosts: Iterable[str] = ()) -> Iterator[Guard]:
+class network_guard:
     """Refuse network access inside the block, except to `hosts` (or everything if `allowed`).
 
-    Yields the Guard so a caller (a test) can read the attempts it recorded.
-    A refusal that a library swallowed is raised when the block ends.
+    `with network_guard(...) as guard:` gives the Guard, so a caller (a test) can read the
+    attempts it recorded. A refusal that a library swallowed is raised when the block ends.
+    (A class rather than a contextlib generator: every command enters one, and `contextlib`
+    with the `functools` it imports is a measurable share of a cold query.)
     """
-    install()
-    guard = Guard(allow_all=allowed, hosts=resolve_hosts(hosts))
-    with _lock:
-        _stack.append(guard)
-    try:
-        yield guard
-    except RefusedError:
-        raise
-    except Exception as exc:
-        refused = guard.refused
-        if refused:  # the library turned our refusal into its own error: say what really happened
-            raise RefusedError(_refusal_message(refused[0])) from exc
-        raise
-    finally:
+
+    def __init__(self, allowed: bool = False, hosts: Iterable[str] = ()) -> None:
+        self.allowed, self.hosts = allowed, hosts
+        self.guard: Guard | None = None
+
+    def __enter__(self) -> Guard:
+        install()
+        self.guard = Guard(allow_all=self.allowed, hosts=resolve_hosts(self.hosts))
+        with _lock:
+            _stack.append(self.guard)
+        return self.guard
+
+    def __exit__(self, kind, exc, tb) -> bool:
+        guard = self.guard
         with _lock:
             _stack.remove(guard)
-    if guard.refused:
-        raise RefusedError(_refusal_message(guard.refused[0]))
+        refused = guard.refused
+        if exc is None:
+            if refused:
+                raise RefusedError(_refusal_message(refused[0]))
+            return False
+        if refused and isinstance(exc, Exception) and not isinstance(exc, RefusedError):
+            # the library turned our refusal into its own error: say what really happened
+            raise RefusedError(_refusal_message(refused[0])) from exc
+        return False
 
 
 def hosts_of(urls: Iterable[str | None]) -> frozenset[str]:
@@ -221,7 +228,7 @@ def hosts_of(urls: Iterable[str | None]) -> frozenset[str]:
 OFFLINE_COMMANDS = frozenset({"build", "validate", "query", "export", "stats"})
 
 
-def guard_for(args) -> ContextManager[Guard]:
+def guard_for(args) -> network_guard:
     """The guard a CLI command runs under.
 
     build / validate / query / export / stats: nothing, unless --allow-network.

@@ -26,14 +26,13 @@ import re
 from collections import namedtuple
 
 from .errors import BadInputError, RefusedError
+from .limits import MAX_QUERY_CHARS
 
 TYPE_CHECKING = False  # typing's flag without importing typing: this module is on the cold query path
 if TYPE_CHECKING:
     from pathlib import Path
     from typing import Mapping
 
-#: Longest SPARQL text read. Saved queries are a few KB; a 20 MB UNION crashed pyoxigraph's parser.
-MAX_QUERY_CHARS = 1 << 20
 #: Deepest nesting of ( [ { read. rdflib's recursive parser overflows near 25 nested parentheses and
 #: pyoxigraph's crashes the process (exit 139) near 5,000 brackets; saved queries stay below 10.
 MAX_NESTING = 24

@@ -6,13 +6,14 @@ current together with the release files, so a reader never sees a half-filled st
 """
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 from .errors import BadInputError
 from .layout import STORE_DIR, replace_directory
 
 TYPE_CHECKING = False  # typing's flag without importing typing: this module is on the cold query path
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Iterable
 
 
@@ -29,15 +30,15 @@ def fill_store(dist: Path, quads: Iterable, name: str = STORE_DIR) -> Path:
     return replace_directory(dist / name, fill, "the embedded store")
 
 
-def open_store(dist: Path, name: str = STORE_DIR):
+def open_store(dist: str | os.PathLike, name: str = STORE_DIR):
     """Open the built store read-only (several readers may share it)."""
     import pyoxigraph as ox
 
-    path = dist / name
-    if not path.is_dir():
+    path = os.path.join(dist, name)
+    if not os.path.isdir(path):
         raise BadInputError("no built store: run `carnk-graph build` first", path=path)
     try:
-        return ox.Store.read_only(str(path))
+        return ox.Store.read_only(path)
     except OSError as e:
         raise BadInputError(f"cannot open the embedded store: {e}", path=path) from None
 
