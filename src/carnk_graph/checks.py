@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Iterable
 
 from .errors import BadInputError, NotConformingError
-from .namespaces import BASE, GRAPH_BASE, PREFIXES
+from .namespaces import BASE, GRAPH_BASE, PREFIXES, RDFS
 
 #: The named graph holding the mapping table's identifiers, and the mapping set's own IRI.
 MAPPINGS_GRAPH = GRAPH_BASE + "mappings"
 MAPPING_SET = BASE + "mappings"
-_SEE_ALSO = PREFIXES["rdfs"] + "seeAlso"
+_SEE_ALSO = RDFS + "seeAlso"
 
 #: How many rows of a failing check the error message shows.
 SHOWN_ROWS = 5

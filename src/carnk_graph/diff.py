@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from .errors import BadInputError, NotConformingError
 from .layout import Release
-from .namespaces import GRAPH_NAMES, GRAPHS, PREFIXES, compact_iri
+from .namespaces import GRAPH_NAMES, GRAPHS, OWL, RDF, RDFS, compact_iri
 
 if TYPE_CHECKING:
     from rdflib import Graph
@@ -33,10 +33,9 @@ if TYPE_CHECKING:
 ALL = "all"  # the one graph of a triple-format file: the union of the named graphs
 SOURCE_DIRS = ("ontology", "shapes", "queries")
 ENTITY_KINDS = ("classes", "properties", "individuals")
-_RDF, _RDFS, _OWL = PREFIXES["rdf"], PREFIXES["rdfs"], PREFIXES["owl"]
-PROPERTY_TYPES = (_OWL + "ObjectProperty", _OWL + "DatatypeProperty", _OWL + "AnnotationProperty",
-                  _RDF + "Property")
-CLASS_TYPES = (_OWL + "Class", _RDFS + "Class")
+PROPERTY_TYPES = (OWL + "ObjectProperty", OWL + "DatatypeProperty", OWL + "AnnotationProperty",
+                  RDF + "Property")
+CLASS_TYPES = (OWL + "Class", RDFS + "Class")
 
 
 @dataclass
@@ -285,10 +284,10 @@ def entities(graph: "Graph", kg: "Graph | None" = None) -> dict[str, set[str]]:
         return {str(s) for t in types for s in graph.subjects(RDF.type, URIRef(t)) if isinstance(s, URIRef)}
 
     classes, props = typed(CLASS_TYPES), typed(PROPERTY_TYPES)
-    individuals = typed([_OWL + "NamedIndividual"])
+    individuals = typed([OWL + "NamedIndividual"])
     if kg is not None:
         individuals |= {str(s) for s in kg.subjects(RDF.type, None) if isinstance(s, URIRef)}
-    individuals -= classes | props | typed([_OWL + "Ontology"])
+    individuals -= classes | props | typed([OWL + "Ontology"])
     return {"classes": classes, "properties": props, "individuals": individuals}
 
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .namespaces import PREFIXES
+from .namespaces import OWL, RDF, RDFS, XSD
 
 if TYPE_CHECKING:
     from rdflib import Graph
 
-_W3C = (PREFIXES["rdf"], PREFIXES["rdfs"], PREFIXES["owl"], PREFIXES["xsd"])
+_W3C = (RDF, RDFS, OWL, XSD)
 
 
 def is_term(node) -> bool:

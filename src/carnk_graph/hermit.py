@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from .entailments import is_term
 from .errors import BadInputError, ReasonerError, ReasonerTimeoutError
-from .namespaces import GRAPH_BASE, PREFIXES
+from .namespaces import GRAPH_BASE, OWL, RDF, RDFS
 
 if TYPE_CHECKING:
     from rdflib import Graph
@@ -117,10 +117,9 @@ class HermitRun:
 #: that exits 0 without running HermiT (a wrapper, a stub, another program) cannot print it, so
 #: a release is never labelled "HermiT" without HermiT's answer. Its terms never leave this module.
 _CANARY = GRAPH_BASE + "reasoner-canary/"  # not SKOLEM_BASE: the OWL API reads .well-known/genid IRIs as blank nodes
-_RDF, _RDFS, _OWL = PREFIXES["rdf"], PREFIXES["rdfs"], PREFIXES["owl"]
-_CANARY_NT = (f"<{_CANARY}sings> <{_RDF}type> <{_OWL}ObjectProperty> .\n"
-              f"<{_CANARY}Bird> <{_RDF}type> <{_OWL}Class> .\n"
-              f"<{_CANARY}sings> <{_RDFS}domain> <{_CANARY}Bird> .\n"
+_CANARY_NT = (f"<{_CANARY}sings> <{RDF}type> <{OWL}ObjectProperty> .\n"
+              f"<{_CANARY}Bird> <{RDF}type> <{OWL}Class> .\n"
+              f"<{_CANARY}sings> <{RDFS}domain> <{_CANARY}Bird> .\n"
               f"<{_CANARY}tweety> <{_CANARY}sings> <{_CANARY}song> .\n").encode("ascii")
 _CANARY_PROOF = f"Type( <{_CANARY}tweety> <{_CANARY}Bird> )"
 
@@ -130,7 +129,7 @@ REASONER_TIMEOUT_ENV = "CARNK_REASONER_TIMEOUT"
 DEFAULT_REASONER_TIMEOUT = 600.0
 
 _HERMIT_LINE = re.compile(r"^(SubClassOf|Type|EquivalentClasses)\( ((?:<[^>]+>\s*)+)\)$", re.MULTILINE)
-_OWL_NOTHING = PREFIXES["owl"] + "Nothing"
+_OWL_NOTHING = OWL + "Nothing"
 
 
 def reasoner_timeout(value: float | None = None) -> float:

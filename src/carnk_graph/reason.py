@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Iterable
 from .entailments import is_term, new_entailments
 from .errors import BadInputError, ReasonerError
 from .hermit import find_java, hermit_name, run_hermit
-from .namespaces import PREFIXES, prefixed_name
+from .namespaces import RDF, RDFS, XSD, prefixed_name
 from .owl_rl import disjoint_superclasses, owlrl_closure, owlrl_name
 from .terms import label_in
 
@@ -152,8 +152,7 @@ def _reason_owlrl(stated: "Graph") -> ReasonResult:
 
 # -- literal values against datatype ranges --------------------------------------------------------
 
-_XSD = PREFIXES["xsd"]
-_LANGSTRING = PREFIXES["rdf"] + "langString"
+_LANGSTRING = RDF + "langString"
 #: Each XSD datatype's base type, enough to accept a value of a derived type (an
 #: xsd:int value for an xsd:integer range, a language-tagged string for rdf:PlainLiteral).
 _XSD_BASE = {
@@ -165,24 +164,24 @@ _XSD_BASE = {
     "language": "token", "Name": "token", "NMTOKEN": "token", "NCName": "Name",
     "dateTimeStamp": "dateTime",
 }
-_PLAIN_LITERAL = PREFIXES["rdf"] + "PlainLiteral"
-_ANY_LITERAL = {PREFIXES["rdfs"] + "Literal", _PLAIN_LITERAL}
+_PLAIN_LITERAL = RDF + "PlainLiteral"
+_ANY_LITERAL = {RDFS + "Literal", _PLAIN_LITERAL}
 
 
 def _datatype_of(lit) -> str:
     if lit.language:
         return _LANGSTRING
-    return str(lit.datatype) if lit.datatype is not None else _XSD + "string"
+    return str(lit.datatype) if lit.datatype is not None else XSD + "string"
 
 
 def _fits(datatype: str, range_: str) -> bool:
     """Whether a literal of `datatype` lies in the value space of `range_` (XSD derivation only)."""
     if range_ == _PLAIN_LITERAL:
-        return datatype in (_LANGSTRING, _XSD + "string")
+        return datatype in (_LANGSTRING, XSD + "string")
     if range_ in _ANY_LITERAL or datatype == range_:
         return True
-    while datatype.startswith(_XSD) and datatype[len(_XSD):] in _XSD_BASE:
-        datatype = _XSD + _XSD_BASE[datatype[len(_XSD):]]
+    while datatype.startswith(XSD) and datatype[len(XSD):] in _XSD_BASE:
+        datatype = XSD + _XSD_BASE[datatype[len(XSD):]]
         if datatype == range_:
             return True
     return False
@@ -199,7 +198,7 @@ def datatype_clashes(graph: "Graph") -> list[str]:
 
     clashes = []
     for prop, range_ in graph.subject_objects(RDFS.range):
-        if not (isinstance(range_, URIRef) and (str(range_).startswith(_XSD) or str(range_) in
+        if not (isinstance(range_, URIRef) and (str(range_).startswith(XSD) or str(range_) in
                                                 (_LANGSTRING, *_ANY_LITERAL))):
             continue
         for subj, value in graph.subject_objects(prop):

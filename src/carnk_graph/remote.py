@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
 
 from .errors import RemoteStoreError
 from .load_plan import GraphLoad, LoadPlan
-from .namespaces import PREFIXES
+from .namespaces import XSD
 from .sparql_client import SparqlClient
 
 #: A chunk a store refuses with one of these statuses is split in half and retried.
@@ -78,7 +78,7 @@ class _RestoreFailed(RemoteStoreError):
 
 
 #: An N-Triples line whose object is an xsd:decimal written without a fraction ("68"^^xsd:decimal).
-_XSD_DECIMAL = PREFIXES["xsd"] + "decimal"
+_XSD_DECIMAL = XSD + "decimal"
 _WHOLE_DECIMAL = re.compile(r'(?<=\s)"([+-]?\d+)"\^\^<' + re.escape(_XSD_DECIMAL) + r'> \.$')
 
 
