@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Iterable
 
 from .errors import BadInputError, NotConformingError
 from .layout import Release
-from .namespaces import GRAPH_NAMES, GRAPHS, OWL, RDF, RDFS, compact_iri
+from .namespaces import GRAPH_NAMES, GRAPHS, OWL, compact_iri
+from .terms import CLASS_TYPES, PROPERTY_TYPES
 
 if TYPE_CHECKING:
     from rdflib import Graph
@@ -33,9 +34,6 @@ if TYPE_CHECKING:
 ALL = "all"  # the one graph of a triple-format file: the union of the named graphs
 SOURCE_DIRS = ("ontology", "shapes", "queries")
 ENTITY_KINDS = ("classes", "properties", "individuals")
-PROPERTY_TYPES = (OWL + "ObjectProperty", OWL + "DatatypeProperty", OWL + "AnnotationProperty",
-                  RDF + "Property")
-CLASS_TYPES = (OWL + "Class", RDFS + "Class")
 
 
 @dataclass

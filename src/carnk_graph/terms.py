@@ -12,7 +12,7 @@ at module level, not even typing; pyoxigraph and rdflib are imported where used.
 """
 from __future__ import annotations
 
-from .namespaces import RDFS
+from .namespaces import OWL, RDF, RDFS
 
 TYPE_CHECKING = False  # typing's flag without importing typing (the cold query path)
 if TYPE_CHECKING:
@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from rdflib.term import Node
 
 RDFS_LABEL = RDFS + "label"
+#: What makes a subject a class, or a property, when the release's entities are listed (site, diff).
+CLASS_TYPES = frozenset({OWL + "Class", RDFS + "Class"})
+PROPERTY_TYPES = frozenset({OWL + "ObjectProperty", OWL + "DatatypeProperty", OWL + "AnnotationProperty",
+                            RDF + "Property"})
 
 
 def to_oxigraph(kind: str, value: str, datatype: str | None = None, lang: str | None = None):

@@ -15,16 +15,13 @@ from pathlib import Path
 from typing import Iterable
 
 from ..errors import BadInputError
-from ..namespaces import GRAPHS, OBOINOWL, OWL, RDF, RDFS, SKOS, prefixed_name
+from ..namespaces import GRAPHS, OBOINOWL, RDF, RDFS, SKOS, prefixed_name
 from ..terms import best_labels
 
 RDF_TYPE = RDF + "type"
 RDFS_LABEL = RDFS + "label"
 SUBCLASS = RDFS + "subClassOf"
 
-CLASS_TYPES = frozenset({OWL + "Class", RDFS + "Class"})
-PROPERTY_TYPES = frozenset({OWL + "ObjectProperty", OWL + "DatatypeProperty", OWL + "AnnotationProperty",
-                            RDF + "Property"})
 #: Predicates whose values are other names for the subject (shown and searched as synonyms).
 SYNONYMS = (SKOS + "altLabel", OBOINOWL + "hasExactSynonym", OBOINOWL + "hasRelatedSynonym",
             OBOINOWL + "hasBroadSynonym", OBOINOWL + "hasNarrowSynonym")
