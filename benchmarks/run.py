@@ -7,8 +7,11 @@
 
 Sections (each prints its rows as it goes):
 - cold query: `carnk-graph query NAME --format csv` on the shipped graph, one fresh process per run,
-  against the `oxigraph query` command on the same store and the same (bound) query; the import
-  profile of the query path (`python -X importtime`).
+  against the `oxigraph query` command on the same store and the same (bound) query, the two run
+  alternately (target: at most 3x, issue 15); the import profile of the query path (`python -X
+  importtime`). The unmeasured first run of each query fills file caches, writes the .pyc files and
+  keeps the saved query prepared (dist/.prepared, see src/carnk_graph/prepared.py), as a user's
+  first run does.
 - build: `carnk-graph build --force` of the shipped graph (HermiT included when Java is found) and a
   rebuild with no source change.
 - scale, at each size: the shipped release plus synthetic triples (benchmarks/synth.py) loaded into
@@ -47,6 +50,8 @@ START, END = "<!-- figures:start -->", "<!-- figures:end -->"
 
 #: Issue 9's targets, checked (and flagged) by this script.
 TARGET_COLD_QUERY_S = 0.15
+#: Issue 15: a cold saved query at most this many times the bare `oxigraph query` on the same store.
+TARGET_COLD_RATIO = 3.0
 TARGET_BUILD_S = 5.0
 TARGET_REBUILD_S = 0.3
 TARGET_LOAD_1M_S = 10.0
@@ -343,8 +348,11 @@ def time_command(cmd: list[str], repeat: int, env: dict | None = None,
 
 
 def import_profile(name: str, dist: Path) -> dict:
-    """Top-level import cost of the cold query path, from `python -X importtime`."""
-    proc = subprocess.run([PY, "-X", "importtime", "-m", "carnk_graph", "query", name, "--format", "csv",
+    """Top-level import cost of the cold query path, from `python -X importtime` on the installed command
+    (pip's launcher script imports `re` itself: that is part of what a user waits for)."""
+    exe = shutil.which("carnk-graph", path=str(Path(PY).parent))  # the installed command, launcher included
+    start = [exe] if exe and Path(exe).read_bytes()[:2] == b"#!" else ["-m", "carnk_graph"]
+    proc = subprocess.run([PY, "-X", "importtime", *start, "query", name, "--format", "csv",
                            "--root", str(PROJECT), "--dist", str(dist)], capture_output=True, text=True, cwd=str(ROOT),
                           env=installed_env())
     cumulative: dict[str, int] = {}
@@ -363,6 +371,28 @@ def import_profile(name: str, dist: Path) -> dict:
     return {"total_us": sum(cumulative.values()), "top": top, "heavy": heavy}
 
 
+def time_pair(ours: list[str], theirs: list[str] | None, repeat: int) -> tuple[list[float], list[float],
+                                                                               subprocess.CompletedProcess,
+                                                                               subprocess.CompletedProcess | None]:
+    """Wall times of two commands run alternately (ours, theirs, ours, ...), after one unmeasured run of
+    each: a burst of other work on the machine then slows both sides, not one, so the ratio holds."""
+    env = installed_env()
+    run = lambda cmd: subprocess.run(cmd, capture_output=True, text=True, cwd=str(ROOT), env=env)  # noqa: E731
+    run(ours)
+    if theirs:
+        run(theirs)
+    a, b, last_a, last_b = [], [], None, None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        last_a = run(ours)
+        a.append(time.perf_counter() - t)
+        if theirs:
+            t = time.perf_counter()
+            last_b = run(theirs)
+            b.append(time.perf_counter() - t)
+    return a, b, last_a, last_b
+
+
 def section_cold(dist: Path, names: list[str], repeat: int, results: dict) -> None:
     say("== cold query: `carnk-graph query NAME --format csv` vs `oxigraph query`, shipped graph ==")
     exe = shutil.which("carnk-graph", path=str(Path(PY).parent)) or "carnk-graph"
@@ -373,17 +403,17 @@ def section_cold(dist: Path, names: list[str], repeat: int, results: dict) -> No
     with tempfile.TemporaryDirectory() as tmp:
         say(f"{'query':48} {'carnk-graph':>12} {'oxigraph':>10} {'ratio':>7}  rows")
         for name in names:
-            ours, proc = time_command([exe, "query", name, "--format", "csv", "--root", str(PROJECT),
-                                       "--dist", str(dist)], repeat)
-            lines = max(0, len(proc.stdout.splitlines()) - 1) if proc.returncode == 0 else None
-            theirs = []
+            theirs_cmd = None
             if ox_cli:
                 qf = Path(tmp) / f"{name}.rq"
                 qf.write_text(bound_query_text(name), encoding="utf-8")
-                theirs, oproc = time_command([ox_cli, "query", "--location", str(dist / "store"), "--query-file",
-                                              str(qf), "--results-format", "csv", "--union-default-graph"], repeat)
-                if oproc.returncode != 0:
-                    theirs = []
+                theirs_cmd = [ox_cli, "query", "--location", str(dist / "store"), "--query-file", str(qf),
+                              "--results-format", "csv", "--union-default-graph"]
+            ours, theirs, proc, oproc = time_pair([exe, "query", name, "--format", "csv", "--root", str(PROJECT),
+                                                   "--dist", str(dist)], theirs_cmd, repeat)
+            if oproc is not None and oproc.returncode != 0:
+                theirs = []
+            lines = max(0, len(proc.stdout.splitlines()) - 1) if proc.returncode == 0 else None
             row = {"name": name, "carnk_s": median(ours), "oxigraph_s": median(theirs) if theirs else None,
                    "runs": repeat, "rows": lines, "ok": proc.returncode == 0,
                    "error": proc.stderr.strip().splitlines()[-1] if proc.returncode else ""}
@@ -393,12 +423,20 @@ def section_cold(dist: Path, names: list[str], repeat: int, results: dict) -> No
             if row["ok"] and row["carnk_s"] > TARGET_COLD_QUERY_S:
                 flag += f"  over the {TARGET_COLD_QUERY_S:g} s target"
             say(f"{name:48} {fmt_s(row['carnk_s']):>12} {fmt_s(row['oxigraph_s']):>10} {ratio:>7}  {lines}{flag}")
+    ratios = sorted((r["carnk_s"] / r["oxigraph_s"], r["name"]) for r in rows if r["ok"] and r["oxigraph_s"])
+    if ratios:
+        over = [n for x, n in ratios if x > TARGET_COLD_RATIO]
+        say(f"ratio to `oxigraph query`: median {median([x for x, _ in ratios]):.2f}x, highest {ratios[-1][0]:.2f}x "
+            f"({ratios[-1][1]}); target at most {TARGET_COLD_RATIO:g}x: "
+            + ("met by every query" if not over else f"{len(over)} over ({', '.join(over)})"))
     profile = import_profile(names[0], dist) if names else {}
     if profile:
         say(f"import profile ({names[0]}): {profile['total_us'] / 1000:.0f} ms of imports; heaviest: "
             + ", ".join(f"{n} {us / 1000:.0f} ms" for n, us in profile["top"][:5])
             + f"; heavy libraries on the path: {', '.join(profile['heavy']) or 'none'}")
-    results["cold"] = {"python_s": median(floor), "queries": rows, "import_profile": profile, "runs": repeat}
+    results["cold"] = {"python_s": median(floor), "queries": rows, "import_profile": profile, "runs": repeat,
+                       "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                       "load": os.getloadavg()[0], "alternate": True}
     say()
 
 
@@ -665,9 +703,13 @@ def render_figures(results: dict) -> str:
              "(other work on the machine makes every figure noisier and slower).", ""]
     cold = results.get("cold")
     if cold:
+        when = (f"Measured {cold['date']} (load average {cold['load']:.1f}), apart from the run above. "
+                if cold.get("date") and cold["date"] != results.get("date") else "")
         lines += ["### Cold query (shipped graph, one fresh process per run)", "",
-                  f"Median of {cold['runs']} runs each. Python start-up alone: {fmt_s(cold['python_s'])}. "
-                  f"Target: {TARGET_COLD_QUERY_S:g} s.", "",
+                  f"{when}Median of {cold['runs']} runs each"
+                  + (", the two commands run alternately" if cold.get("alternate") else "")
+                  + f". Python start-up alone: {fmt_s(cold['python_s'])}. Target: {TARGET_COLD_QUERY_S:g} s, and at "
+                  f"most {TARGET_COLD_RATIO:g}x `oxigraph query` (issue 15).", "",
                   "| query | `carnk-graph query --format csv` | `oxigraph query` | ratio | rows |",
                   "|---|---:|---:|---:|---:|"]
         for r in cold["queries"]:
@@ -678,9 +720,16 @@ def render_figures(results: dict) -> str:
         if ok:
             lines += ["", f"Median over all saved queries: carnk-graph {fmt_s(median([r['carnk_s'] for r in ok]))}, "
                       f"oxigraph {fmt_s(median([r['oxigraph_s'] for r in ok if r['oxigraph_s']]))}."]
+            ratios = sorted((r["carnk_s"] / r["oxigraph_s"], r["name"]) for r in ok if r["oxigraph_s"])
+            if ratios:
+                over = [n for x, n in ratios if x > TARGET_COLD_RATIO]
+                lines.append(f"Ratio to `oxigraph query` (the two commands run alternately): median "
+                             f"{median([x for x, _ in ratios]):.2f}x, highest {ratios[-1][0]:.2f}x ({ratios[-1][1]}); "
+                             f"target at most {TARGET_COLD_RATIO:g}x: "
+                             + ("met by every query." if not over else f"{len(over)} over ({', '.join(over)})."))
         p = cold.get("import_profile")
         if p:
-            lines += ["", f"Import profile of the query path (`python -X importtime -m carnk_graph query ...`): "
+            lines += ["", f"Import profile of the query path (`python -X importtime $(which carnk-graph) query ...`): "
                       f"{p['total_us'] / 1000:.0f} ms of imports; heaviest top-level modules: "
                       + ", ".join(f"{n} {us / 1000:.0f} ms" for n, us in p["top"][:6])
                       + f". Heavy libraries on the path: {', '.join(p['heavy']) or 'none'}."]
