@@ -10,7 +10,7 @@ polling with a deadline (never a fixed sleep), and is stopped by PID.
 - `FaultProxy`: forwards to a real store, but fails chosen requests (drops
   the connection, answers an error, or rewrites the request body).
 - `tiny_server`: answers every request with a fixed status, or never answers.
-- `scripted_server`: writes raw answers (`drip`: one byte per half second; `flood`: 300 MB).
+- `scripted_server`: writes raw answers (`drip`: one byte per tenth of a second; `flood`: 300 MB).
 """
 from __future__ import annotations
 
@@ -36,6 +36,9 @@ from typing import Callable, Iterator
 import pytest
 
 START_DEADLINE = 90.0  # seconds a server may take to come up on a loaded CI machine
+#: How often a test's HTTP server thread looks for a shutdown request. socketserver's default (0.5 s)
+#: made every `with tiny_server(...)` block end half a second after its test was done.
+SHUTDOWN_POLL = 0.01
 
 
 # -- processes and polling ---------------------------------------------------------------------------
@@ -399,7 +402,7 @@ class FaultProxy:
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(SHUTDOWN_POLL,), daemon=True)
 
     def url(self, upstream_url: str) -> str:
         """The proxy's URL for one of the upstream store's URLs."""
@@ -452,7 +455,7 @@ def tiny_server(status: int | None, body: str = "") -> Iterator[TinyServer]:
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(SHUTDOWN_POLL,), daemon=True)
     thread.start()
     try:
         yield TinyServer(f"http://127.0.0.1:{server.server_address[1]}", hits)
@@ -482,7 +485,7 @@ def scripted_server(script):
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(SHUTDOWN_POLL,), daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/sparql"
     finally:
@@ -491,13 +494,19 @@ def scripted_server(script):
         server.server_close()
 
 
+#: Seconds between two bytes of a dripping answer: well under the timeouts the tests give a load
+#: (0.5 s), so no per-read timeout ever trips and only the load's wall-clock deadline can end it.
+DRIP_EVERY = 0.1
+
+
 def drip(raw: bytes, head: bytes = b""):
-    """Send `head` at once, then `raw` one byte every half second (never tripping a per-read timeout)."""
+    """Send `head` at once, then `raw` one byte every DRIP_EVERY seconds (never tripping a per-read
+    timeout: 400 bytes take 40 s, far past any deadline the tests set)."""
     def script(w, stop):
         w.write(head)
         w.flush()
         for i in range(len(raw)):
-            if stop.wait(0.5):
+            if stop.wait(DRIP_EVERY):
                 return
             w.write(raw[i:i + 1])
             w.flush()

@@ -283,9 +283,9 @@ def test_endpoint_answering_500_is_exit_6_with_status_and_message(where, capsys)
 def test_endpoint_that_never_answers_times_out_with_exit_6(where, capsys):
     with tiny_server(None) as srv:
         code = main(["load", *where, "--endpoint", srv.url + "/sparql",
-                     "--timeout", "1"])
+                     "--timeout", "0.2"])
     assert code == 6
-    assert "timed out after 1s" in _one_line_error(capsys)
+    assert "timed out after 0.2s" in _one_line_error(capsys)
 
 
 def test_basic_auth_credentials_are_sent(where):
@@ -589,7 +589,7 @@ def test_error_lines_mask_secret_query_values_and_the_password(where, status, ca
         ctx = tiny_server(status, body)
         base = ctx.__enter__().url
     try:
-        code = main(["load", *where, "--endpoint", f"{base}/sparql?access_token={SECRET}", "--timeout", "1",
+        code = main(["load", *where, "--endpoint", f"{base}/sparql?access_token={SECRET}", "--timeout", "0.2",
                      "--user", "curator", "--password", PASSWORD])
     finally:
         if ctx is not None:
@@ -623,13 +623,14 @@ HEADERS = b"HTTP/1.1 200 OK\r\nContent-Type: application/sparql-results+json\r\n
 @pytest.mark.parametrize("script", [drip(b" " * 400, HEADERS), drip(HEADERS + b" " * 400)],
                          ids=["body-drips", "headers-drip"])
 def test_a_server_dripping_bytes_cannot_hold_a_load_past_its_timeout(where, script, capsys):
+    """A byte every 0.1 s never trips urllib's per-read timeout; the 400 bytes would take 40 s."""
     with scripted_server(script) as url:
         start = time.monotonic()
-        code = main(["load", *where, "--endpoint", url, "--timeout", "2"])
+        code = main(["load", *where, "--endpoint", url, "--timeout", "0.5"])
         elapsed = time.monotonic() - start
     assert code == 6
-    assert "timed out after 2s" in _one_line_error_text(capsys.readouterr().err)
-    assert elapsed < 2 * 2 + 3, f"a 2 s load took {elapsed:.1f} s"  # the load, then its cleanup budget at most
+    assert "timed out after 0.5s" in _one_line_error_text(capsys.readouterr().err)
+    assert elapsed < 2 * 0.5 + 3, f"a 0.5 s load took {elapsed:.1f} s"  # the load, then its cleanup budget at most
 
 
 @pytest.mark.parametrize("declared", [True, False], ids=["content-length", "no-length"])

@@ -27,6 +27,7 @@ from carnk_graph.sparql import sparql_refusal
 from carnk_graph.sources import parse_graph
 
 from spine_helpers import MINIMAL, copy_project, release_snapshot
+from stores import SHUTDOWN_POLL
 
 RDFS_LABEL = URIRef("http://www.w3.org/2000/01/rdf-schema#label")
 
@@ -59,7 +60,7 @@ class Listener:
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, args=(SHUTDOWN_POLL,), daemon=True).start()
 
     def close(self) -> None:
         self.server.shutdown()
