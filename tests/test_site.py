@@ -61,9 +61,16 @@ class Page(HTMLParser):
 
 
 @pytest.fixture(scope="module")
-def site(built, project_root) -> Path:
+def site_build(built, project_root) -> tuple[Path, float]:
+    """The shipped site, built once for the module, and the seconds its build took."""
+    start = time.perf_counter()
     result = build_site(project_root, built.dist)
-    return result.directory
+    return result.directory, time.perf_counter() - start
+
+
+@pytest.fixture(scope="module")
+def site(site_build) -> Path:
+    return site_build[0]
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +124,7 @@ SERVER_ROUTES = ("sparql", "saved/")
 
 def test_every_link_on_every_page_resolves(site, pages):
     broken = []
+    root = site.resolve()  # once, not twice per link: resolving is most of this test's time
     for rel, page in pages.items():
         here = (site / rel).parent
         for href in page.links:
@@ -124,7 +132,7 @@ def test_every_link_on_every_page_resolves(site, pages):
             if parts.scheme or parts.netloc:
                 continue  # a DOI, PubMed or registry record: outside, not fetched here
             target = (here / unquote(parts.path)).resolve() if parts.path else (site / rel).resolve()
-            inside = target.relative_to(site.resolve()).as_posix() if target.is_relative_to(site.resolve()) else None
+            inside = target.relative_to(root).as_posix() if target.is_relative_to(root) else None
             if inside is None:
                 broken.append((rel, href, "outside the site"))
                 continue
@@ -358,11 +366,10 @@ def test_a_failed_site_build_leaves_the_previous_site(tmp_path, monkeypatch):
     assert not list((project / "dist").glob(".site.*"))
 
 
-def test_the_shipped_site_builds_quickly_enough_to_be_rebuilt_on_every_serve(built, project_root):
-    """Not a benchmark (benchmarks/site.py measures): a guard that the generator stays interactive."""
-    start = time.perf_counter()
-    render_site(built.dist, project_root / "queries", None)
-    assert time.perf_counter() - start < 30
+def test_the_shipped_site_builds_quickly_enough_to_be_rebuilt_on_every_serve(site_build):
+    """Not a benchmark (benchmarks/site.py measures): a guard that the generator stays interactive.
+    The module's one build of the shipped site is timed (rendering and writing), not a second one."""
+    assert site_build[1] < 30
 
 
 # -- the w3id redirects ---------------------------------------------------------------------------------
