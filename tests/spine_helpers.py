@@ -36,14 +36,14 @@ def same_graph(a, b) -> bool:
     """Whether two rdflib graphs are isomorphic (the same triples up to blank-node labels): what
     rdflib.compare.isomorphic decides, in milliseconds instead of a second on the shipped ontology.
 
-    Both graphs are relabelled by the release's own canonical form (blank-node labels derived from
-    content, rdflib's canonicalisation where content cannot tell blank nodes apart) and compared as
-    sets. The relabelling must keep every triple and every blank node distinct, or the answer is
+    Both graphs are relabelled by the release's own canonical form (carnk_graph.canonical: blank-node
+    labels derived from content, rdflib's canonicalisation where content cannot tell blank nodes
+    apart) and compared as sets. The relabelling must keep every triple and every blank node distinct, or the answer is
     rdflib's."""
     from rdflib import BNode
     from rdflib.compare import isomorphic
 
-    from carnk_graph.release import canonical
+    from carnk_graph.canonical import canonical
 
     if len(a) != len(b):
         return False
