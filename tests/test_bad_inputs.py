@@ -136,24 +136,76 @@ def overlay(src: Path, dest: Path) -> None:
         shutil.copytree(src, dest, dirs_exist_ok=True)
 
 
-class Prepared:
-    """A case made ready to run in tmp_path: its files, its project, its environment."""
+def tree_digest(folder: Path) -> str:
+    """The names and contents of every file under `folder` ("" when there is no such folder)."""
+    h = hashlib.sha256()
+    for p in sorted(folder.rglob("*")) if folder.is_dir() else ():
+        if p.is_file():
+            h.update(p.relative_to(folder).as_posix().encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()[:16] if folder.is_dir() else "plain"
 
-    def __init__(self, case_dir: Path, tmp: Path, stack: ExitStack) -> None:
+
+class Prebuilt:
+    """Pre-built projects shared by the cases that say `prebuild = true`, one per `project/` overlay.
+
+    A build takes about 90 ms (mostly the embedded store) and sixty cases pre-build one of two
+    projects. The first case of each builds it in a folder of its own and keeps a copy; each later
+    case gets that copy back at the very same path, with the same bytes and mtimes (shutil.copy2),
+    so its release is exactly as current as right after the build (a release records its sources'
+    absolute paths, sizes and mtimes). Cases run one after the other, so one folder per project
+    serves them all; a folder that cannot be cleared falls back to a build of the case's own.
+    (Should the product's freshness check ever look at more than that, a restored release would be
+    rebuilt and the cases would fail naming dist/ files as changed: then drop this sharing.)
+    """
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+
+    def work(self, case_dir: Path) -> Path | None:
+        """The case's work folder holding the pre-built project under project/, or None."""
+        slot = self.home / tree_digest(case_dir / "project")
+        work, template = slot / "work", slot / "template"
+        shutil.rmtree(work, ignore_errors=True)
+        if work.exists():
+            return None
+        if template.is_dir():
+            shutil.copytree(template, work / "project", symlinks=True)
+            return work
+        root = copy_project(MINIMAL, work / "project")
+        overlay(case_dir / "project", root)
+        code = main(["build", "--root", str(root), "--dist", str(root / "dist"), "--no-reason", "-q"])
+        assert code == 0, "the pre-build of the case's project failed"
+        shutil.copytree(root, template, symlinks=True)
+        return work
+
+
+@pytest.fixture(scope="session")
+def prebuilt(tmp_path_factory) -> Prebuilt:
+    return Prebuilt(tmp_path_factory.mktemp("prebuilt"))
+
+
+class Prepared:
+    """A case made ready to run in tmp_path (or in a shared pre-built project): its files, its
+    project, its environment."""
+
+    def __init__(self, case_dir: Path, tmp: Path, stack: ExitStack, prebuilt: Prebuilt | None = None) -> None:
         self.case = read_case(case_dir)
-        self.work = tmp / "work"
+        kind = self.case.get("project", "minimal")
+        shared = None
+        if prebuilt is not None and self.case.get("prebuild") and kind == "minimal" and "dist" not in self.case:
+            shared = prebuilt.work(case_dir)
+        self.work = shared or tmp / "work"
         files = self.work / "case"
         shutil.copytree(case_dir, files, ignore=shutil.ignore_patterns(*SPECIAL_DIRS, "case.toml", "case.json"))
-        kind = self.case.get("project", "minimal")
         if kind == "minimal":
-            root = copy_project(MINIMAL, self.work / "project")
+            root = self.work / "project" if shared else copy_project(MINIMAL, self.work / "project")
         elif kind == "real":
             root = PROJECT_ROOT  # read, never written: the case must not build (dist goes to tmp)
         else:
             root = None
         places = {"dir": str(files), "tmp": str(self.work), "root": str(root or ""),
                   "dist": str(self.work / "project" / "dist") if kind == "minimal" else str(self.work / "dist")}
-        if root is not None and kind == "minimal":
+        if root is not None and kind == "minimal" and not shared:
             overlay(case_dir / "project", root)
         if "server" in self.case:
             places["endpoint"] = stack.enter_context(endpoint(self.case["server"]))
@@ -164,8 +216,9 @@ class Prepared:
                 fh.truncate(int(size))  # a hole: takes no disk space, reads as zeros
         if self.case.get("prebuild"):
             assert root is not None and kind == "minimal", "prebuild needs the minimal project"
-            code = main(["build", "--root", str(root), "--dist", self.dist, "--no-reason", "-q"])
-            assert code == 0, "the pre-build of the case's project failed"
+            if not shared:
+                code = main(["build", "--root", str(root), "--dist", self.dist, "--no-reason", "-q"])
+                assert code == 0, "the pre-build of the case's project failed"
             overlay(case_dir / "after_build", root)
         for name, kind in self.case.get("special", {}).items():
             make_special(Path(fill(name, places)), kind)
@@ -252,9 +305,9 @@ def fast_in_process(case_dir: Path) -> bool:
 
 
 @pytest.mark.parametrize("case_dir", [case_param(c, fast_in_process(c)) for c in CASES])
-def test_bad_input_gets_one_clear_line_and_leaves_nothing_behind(case_dir, tmp_path, capfd, monkeypatch):
+def test_bad_input_gets_one_clear_line_and_leaves_nothing_behind(case_dir, tmp_path, capfd, monkeypatch, prebuilt):
     with ExitStack() as stack:
-        prep = Prepared(case_dir, tmp_path, stack)
+        prep = Prepared(case_dir, tmp_path, stack, prebuilt)
         prep.skip_if_missing_needs()
         for k, v in prep.env.items():
             monkeypatch.setenv(k, v)
@@ -283,9 +336,9 @@ def fast_subprocess(case_dir: Path) -> bool:
 
 
 @pytest.mark.parametrize("case_dir", [case_param(c, fast_subprocess(c)) for c in SUBPROCESS_CASES])
-def test_the_installed_command_answers_bad_input_the_same_way(case_dir, tmp_path):
+def test_the_installed_command_answers_bad_input_the_same_way(case_dir, tmp_path, prebuilt):
     with ExitStack() as stack:
-        prep = Prepared(case_dir, tmp_path, stack)
+        prep = Prepared(case_dir, tmp_path, stack, prebuilt)
         prep.skip_if_missing_needs()
         before = snapshot(prep.work)
         env = {**os.environ, **prep.env}
