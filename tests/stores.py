@@ -10,7 +10,7 @@ polling with a deadline (never a fixed sleep), and is stopped by PID.
 - `FaultProxy`: forwards to a real store, but fails chosen requests (drops
   the connection, answers an error, or rewrites the request body).
 - `tiny_server`: answers every request with a fixed status, or never answers.
-- `scripted_server`: writes raw answers (`drip`: one byte per tenth of a second; `flood`: 300 MB).
+- `scripted_server`: writes raw answers (`drip`: one byte every 50 ms; `flood`: 300 MB).
 """
 from __future__ import annotations
 
@@ -495,13 +495,13 @@ def scripted_server(script):
 
 
 #: Seconds between two bytes of a dripping answer: well under the timeouts the tests give a load
-#: (0.5 s), so no per-read timeout ever trips and only the load's wall-clock deadline can end it.
-DRIP_EVERY = 0.1
+#: (0.3 s), so no per-read timeout ever trips and only the load's wall-clock deadline can end it.
+DRIP_EVERY = 0.05
 
 
 def drip(raw: bytes, head: bytes = b""):
     """Send `head` at once, then `raw` one byte every DRIP_EVERY seconds (never tripping a per-read
-    timeout: 400 bytes take 40 s, far past any deadline the tests set)."""
+    timeout: 400 bytes take 20 s, far past any deadline the tests set)."""
     def script(w, stop):
         w.write(head)
         w.flush()

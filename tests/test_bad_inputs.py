@@ -97,8 +97,8 @@ def installed_command() -> str:
 @contextmanager
 def endpoint(kind: str) -> Iterator[str]:
     """A SPARQL endpoint URL on 127.0.0.1: "closed" (nothing listens), "500" (answers every
-    request with HTTP 500), "hang" (accepts, never answers), "drip" (answers one byte every tenth
-    of a second), "flood" (a 300 MB answer)."""
+    request with HTTP 500), "hang" (accepts, never answers), "drip" (answers one byte every 50
+    ms), "flood" (a 300 MB answer)."""
     if kind == "closed":
         yield f"http://127.0.0.1:{free_port()}/sparql"
         return

@@ -623,14 +623,15 @@ HEADERS = b"HTTP/1.1 200 OK\r\nContent-Type: application/sparql-results+json\r\n
 @pytest.mark.parametrize("script", [drip(b" " * 400, HEADERS), drip(HEADERS + b" " * 400)],
                          ids=["body-drips", "headers-drip"])
 def test_a_server_dripping_bytes_cannot_hold_a_load_past_its_timeout(where, script, capsys):
-    """A byte every 0.1 s never trips urllib's per-read timeout; the 400 bytes would take 40 s."""
+    """A byte every 50 ms never trips urllib's per-read timeout; the headers alone would take 4.5 s,
+    the 400 bytes of the body 20 s."""
     with scripted_server(script) as url:
         start = time.monotonic()
-        code = main(["load", *where, "--endpoint", url, "--timeout", "0.5"])
+        code = main(["load", *where, "--endpoint", url, "--timeout", "0.3"])
         elapsed = time.monotonic() - start
     assert code == 6
-    assert "timed out after 0.5s" in _one_line_error_text(capsys.readouterr().err)
-    assert elapsed < 2 * 0.5 + 3, f"a 0.5 s load took {elapsed:.1f} s"  # the load, then its cleanup budget at most
+    assert "timed out after 0.3s" in _one_line_error_text(capsys.readouterr().err)
+    assert elapsed < 2 * 0.3 + 3, f"a 0.3 s load took {elapsed:.1f} s"  # the load, then its cleanup budget at most
 
 
 @pytest.mark.parametrize("declared", [True, False], ids=["content-length", "no-length"])
