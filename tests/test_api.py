@@ -48,14 +48,20 @@ def test_validate_stays_the_api_function_after_the_shacl_module_is_imported():
 
 # -- load --------------------------------------------------------------------------------------------
 
-def test_load_gives_the_three_named_graphs_of_the_release(where, release_graphs):
-    ds = carnk_graph.load(**where)
+@pytest.fixture(scope="module")
+def loaded(where):
+    """The session build loaded once for the module's load tests (each load parses the whole release)."""
+    return carnk_graph.load(**where)
+
+
+def test_load_gives_the_three_named_graphs_of_the_release(loaded, release_graphs):
+    ds = loaded
     for name in GRAPH_NAMES:
         assert same_graph(named_graph(ds, name), release_graphs[name]), name
 
 
-def test_the_loaded_dataset_queries_the_union_by_default(where):
-    ds = carnk_graph.load(**where)
+def test_the_loaded_dataset_queries_the_union_by_default(loaded):
+    ds = loaded
     found = {str(r[0]) for r in ds.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")}
     assert found >= {GRAPHS["ontology"], GRAPHS["kg"]}
     rows = list(ds.query("ASK { <https://w3id.org/carnk/NKCell> ?p ?o . ?x a <https://w3id.org/carnk/NKCell> }"))
