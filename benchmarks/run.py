@@ -311,7 +311,7 @@ def bound_query_text(name: str) -> str:
     from carnk_graph.catalogue import catalogue
     from carnk_graph.engines import OxigraphEngine
     from carnk_graph.params import bind_params
-    from carnk_graph.sparql import with_values
+    from carnk_graph.structure import with_values
 
     q = catalogue(PROJECT / "queries")[name]
     bindings = bind_params(q, [])

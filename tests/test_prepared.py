@@ -23,7 +23,7 @@ from carnk_graph.formats import csv_row
 from carnk_graph.queries import prepare
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-TEXT = ('# title: cells\n# params: cell = carnkkg:car-nk-cell, label (literal) = "a\\tb"\n'
+TEXT = ('# title: cells\n# params: cell = carnkkg:car-nk-cell, label (literal) = café\n'
         'SELECT ?cell ?label WHERE { ?cell rdfs:label ?label }\nORDER BY ?cell\n')
 
 
@@ -86,6 +86,17 @@ def test_a_damaged_record_is_ignored(saved, dist, damage):
     record = Path(dist) / P.FOLDER / "cells"
     data = record.read_bytes().decode("utf-8")
     record.write_bytes(damage(data).encode("utf-8", "surrogateescape"))
+    assert P.load("cells", str(saved.path), dist) is None
+
+
+def test_a_forged_record_cannot_vouch_for_a_refused_text(saved, dist):
+    """Even a record whose text matches the file (written by someone else) is not trusted alone."""
+    refused = "SELECT * WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }\n"
+    kept(saved, dist)
+    record = Path(dist) / P.FOLDER / "cells"
+    data = record.read_bytes().decode("utf-8")
+    record.write_bytes(data.replace(f"text {len(TEXT)}\n{TEXT}", f"text {len(refused)}\n{refused}").encode("utf-8"))
+    Path(saved.path).write_text(refused, encoding="utf-8")
     assert P.load("cells", str(saved.path), dist) is None
 
 

@@ -29,6 +29,7 @@ from carnk_graph import formats as F
 from carnk_graph import queries as Q
 from carnk_graph import results as R
 from carnk_graph import sparql as S
+from carnk_graph import structure as T
 from carnk_graph.cli import main
 from carnk_graph.errors import BadInputError, RefusedError
 from carnk_graph.namespaces import GRAPHS
@@ -99,7 +100,7 @@ def test_the_catalogue_answers_every_statement():
 @pytest.mark.parametrize("name", SAVED)
 def test_returns_header_matches_the_projected_variables(name):
     q = C.load_query(QUERIES_DIR / f"{name}.rq")
-    assert list(q.returns) == S.projected_variables(q.text)
+    assert list(q.returns) == T.projected_variables(q.text)
 
 
 @pytest.mark.parametrize("name", SAVED)
@@ -606,13 +607,13 @@ def test_a_malformed_parameter_declaration_is_reported():
 
 
 def test_order_by_is_detected_only_on_the_outer_query():
-    assert S.has_order_by("SELECT ?x WHERE { ?x ?p ?o } ORDER BY ?x")
-    assert not S.has_order_by("SELECT ?x WHERE { { SELECT ?x WHERE { ?x ?p ?o } ORDER BY ?x LIMIT 1 } }")
+    assert T.has_order_by("SELECT ?x WHERE { ?x ?p ?o } ORDER BY ?x")
+    assert not T.has_order_by("SELECT ?x WHERE { { SELECT ?x WHERE { ?x ?p ?o } ORDER BY ?x LIMIT 1 } }")
 
 
 def test_projected_variables_read_the_select_clause():
-    assert S.projected_variables("SELECT ?a (COUNT(?b) AS ?n) ?c WHERE { }") == ["a", "n", "c"]
-    assert S.projected_variables("SELECT * WHERE { }") is None
+    assert T.projected_variables("SELECT ?a (COUNT(?b) AS ?n) ?c WHERE { }") == ["a", "n", "c"]
+    assert T.projected_variables("SELECT * WHERE { }") is None
 
 
 # -- the light query path ----------------------------------------------------------------------------
@@ -634,9 +635,10 @@ def test_the_oxigraph_query_path_imports_no_heavy_library(built):
 #: build line and the parsers are needed only when the release is out of date.
 COLD_PATH_NEVER = ("argparse", "logging", "dataclasses", "inspect", "typing", "json", "shutil", "hashlib",
                    "carnk_graph.build", "carnk_graph.sources", "carnk_graph.release", "carnk_graph.checks")
-#: ...and once the saved query is prepared (prepared.py), not even the scanner and what it needs.
+#: ...and once the saved query is prepared (prepared.py), not even the scanner's patterns (sparql.py is
+#: loaded for its scanner-free keyword test, `re` is not) nor what binding parameters needs.
 PREPARED_PATH_NEVER = (*COLD_PATH_NEVER, "re", "pathlib", "csv", "threading", "contextlib", "functools",
-                       "carnk_graph.sparql", "carnk_graph.params")
+                       "carnk_graph.params")
 
 
 def _modules_loaded_by_a_query(dist, never) -> str:

@@ -191,6 +191,53 @@ def test_a_name_never_hides_from_behind_a_comment_or_a_string(suffix):
         S.check_read_only(text)
 
 
+SAVED = sorted((PROJECT_ROOT / "queries").glob("*.rq"))
+
+
+def never_refused(text: str) -> bool:
+    try:
+        return S.find_refusal(text) is None
+    except BadInputError:  # unreadable: refused too, but not for a keyword
+        return True
+
+
+@pytest.mark.parametrize("path", SAVED, ids=lambda p: p.stem)
+def test_every_saved_query_is_cleared_by_the_cheap_test(path):
+    """The prepared path (prepared.py) skips the scanner only for texts this test clears."""
+    assert S.surely_read_only(path.read_text(encoding="utf-8"))
+
+
+@needs_w3c
+def test_the_cheap_test_never_clears_a_text_the_check_refuses():
+    """`surely_read_only` may say False of a safe text, never True of a refused one: over every
+    W3C syntax test (updates and negative tests included) and every disguise above."""
+    texts = [p.read_text(encoding="utf-8", errors="replace") for _, p in CASES]
+    cleared = [t for t in texts if S.surely_read_only(t)]
+    assert cleared and all(never_refused(t) for t in cleared)
+
+
+@pytest.mark.parametrize("text", [
+    "SELECT * WHERE { SERVICE ?endpoint { ?s ?p ?o } }",
+    "PREFIX service: <http://e/> SELECT * WHERE { ?s ?p true.SERVICE:x }",
+    'SELECT * WHERE { ?s ?p "\\u0022 SERVICE <http://127.0.0.1:9/> { ?a ?b ?c } #" }',
+    "SELECT * WHERE { ?s ?p ?o } # with\nDELETE WHERE { ?s ?p ?o }",
+    "SELECT * WHERE { ?s ?p \"\u017fSERVICE\" . SERVICE <x> {} }",
+    "select * from <file:///etc/passwd> where { }",
+])
+def test_the_cheap_test_does_not_clear_a_refused_word_anywhere_outside_a_comment_line(text):
+    assert not S.surely_read_only(text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(["SELECT", "*", "WHERE", "{", "}", "?s", "?p", "?o", "service", "SERVICE", "From",
+                                 "#", "\n", "\"", "'", "<x>", "ex:a", "true.", "INSERT", ":", ".", " ", "\\u0053",
+                                 "é", "WITH", "withx", "_:b"]), max_size=30))
+def test_what_the_cheap_test_clears_the_full_check_never_refuses(parts):
+    text = "".join(parts)
+    if S.surely_read_only(text):
+        assert never_refused(text), text
+
+
 @pytest.mark.parametrize("text", [
     "SELECT * WHERE { SERVICE ?endpoint { ?s ?p ?o } }",
     "SELECT * WHERE { SERVICE SILENT ?endpoint { ?s ?p ?o } }",

@@ -70,7 +70,7 @@ class OxigraphEngine:
     @classmethod
     def bind(cls, text: str, bindings: Mapping[str, Term]) -> tuple[str, int, int]:
         """`text` with the parameters bound by a VALUES block, where the block went and its length."""
-        from .sparql import with_values
+        from .structure import with_values
 
         return with_values(text, {k: str(cls.native(v)) for k, v in bindings.items()})
 

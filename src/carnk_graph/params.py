@@ -8,7 +8,7 @@ from .catalogue import Param, SavedQuery
 from .errors import BadInputError
 from .namespaces import PREFIXES, compact_iri, expand_prefixed
 from .results import XSD, Term
-from .sparql import declared_prefixes
+from .structure import declared_prefixes
 
 TYPE_CHECKING = False  # typing's flag without importing typing: this module is on the cold query path
 if TYPE_CHECKING:

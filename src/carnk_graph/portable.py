@@ -22,7 +22,8 @@ from urllib.parse import quote
 from .catalogue import SavedQuery
 from .namespaces import GRAPH_NAMES, GRAPHS, PREFIXES
 from .results import Term
-from .sparql import declared_prefixes, tokens, with_values
+from .sparql import tokens
+from .structure import declared_prefixes, with_values
 
 
 def used_prefixes(text: str) -> set[str]:

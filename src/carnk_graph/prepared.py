@@ -5,10 +5,13 @@ bound into the text pyoxigraph runs) costs a cold query more than running it: th
 patterns are compiled anew in every process, and `re` with them. So the first run of a saved
 query with its default parameters writes what it prepared to `<dist>/.prepared/<name>`, and
 later runs take it from there, but only for the very same query text (compared in full), the
-same package version and the same modules that check and bind (their sizes and mtimes): a
-verdict is never reused for a text, or a rule, it was not given on. Anything else (another
-text, --param values, an ad-hoc .rq file, the rdflib engine, an unreadable record) prepares
-the query the full way. Writing is best-effort: a read-only dist/ just means no record.
+same package version and the same modules that check and bind (their sizes and mtimes). The
+record never vouches for safety on its own: the text must also pass `sparql.surely_read_only`,
+a conservative test without the scanner (no backslash, no refused word outside whole-line
+comments), so a forged record cannot let SERVICE, FROM or an update through. Anything else
+(another text, a text that test cannot clear, --param values, an ad-hoc .rq file, the rdflib
+engine, an unreadable record) prepares the query the full way, check included. Writing is
+best-effort: a read-only dist/ just means no record.
 
 A record is plain text: a line `key length`, then that many characters and a line break, per
 field; no `json` (a cold query imports none) and nothing that could run code when read.
@@ -21,6 +24,7 @@ from .catalogue import Param, SavedQuery, read_query_text
 from .errors import BadInputError
 from .queries import Prepared
 from .results import Term
+from .sparql import surely_read_only
 
 FOLDER = ".prepared"
 _MAGIC = "carnk-graph prepared query"
@@ -97,8 +101,8 @@ def load(name: str, query_file: str, dist: str) -> Prepared | None:
         if record["stamp"] != _stamp() or record["path"] != query_file or record["name"] != name:
             return None
         text = read_query_text(query_file)
-        if text != record["text"]:
-            return None
+        if text != record["text"] or not surely_read_only(text):
+            return None  # another text; or one the keyword test cannot clear, so the full check reads it
         query = SavedQuery(name, query_file, text, record["header"], tuple(record["params"]))
         bound = (record["bound"], int(record["at"]), int(record["added"]))
         return Prepared(query, record["bindings"], bound, record["ordered"] == "1")

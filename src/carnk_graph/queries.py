@@ -37,7 +37,8 @@ class Prepared(namedtuple("Prepared", "query bindings bound ordered")):
 def prepare(query: SavedQuery, params: Sequence[str] = ()) -> Prepared:
     """Check `query` read-only (before any parser sees it) and bind `params` (KEY=VALUE texts)."""
     from .params import bind_params
-    from .sparql import check_read_only, has_order_by
+    from .sparql import check_read_only
+    from .structure import has_order_by
 
     check_read_only(query.text, query.path)
     return Prepared(query, bind_params(query, params), None, has_order_by(query.text))

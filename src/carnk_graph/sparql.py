@@ -22,7 +22,6 @@ reading shows.
 """
 from __future__ import annotations
 
-import re
 from collections import namedtuple
 
 from .errors import BadInputError, RefusedError
@@ -30,6 +29,7 @@ from .limits import MAX_QUERY_CHARS
 
 TYPE_CHECKING = False  # typing's flag without importing typing: this module is on the cold query path
 if TYPE_CHECKING:
+    import re
     from pathlib import Path
     from typing import Mapping
 
@@ -155,6 +155,8 @@ _EXPONENT = r"[eE][+-]?[0-9]+"
 def _token_pattern(uchar: bool) -> re.Pattern:
     """Every token but names; `uchar` lets \\u escapes stand inside strings and IRIs (pyoxigraph's
     reading of the unexpanded text); without it the text is taken as already expanded (rdflib's)."""
+    import re  # here: `surely_read_only`, which a prepared query runs, needs no pattern
+
     esc = f"{_ECHAR}|{_UCHAR}" if uchar else _ECHAR
     iri_char = r'[^<>"{}|^`\\\x00-\x20]' + (f"|{_UCHAR}" if uchar else "")
     return re.compile(rf"""
@@ -266,7 +268,7 @@ def tokens(text: str, path: Path | str = "<query>") -> tuple[Token, ...]:
     return found
 
 
-_UNICODE_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})")
+_UNICODE_ESCAPE = r"\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})"
 
 
 def expand_escapes(text: str) -> str:
@@ -279,7 +281,9 @@ def expand_escapes(text: str) -> str:
             return chr(int(m.group(1) or m.group(2), 16))
         except (ValueError, OverflowError):
             return m.group(0)
-    return _UNICODE_ESCAPE.sub(expand, text)
+    import re
+
+    return re.sub(_UNICODE_ESCAPE, expand, text)
 
 
 # -- the read-only rule ------------------------------------------------------------------------------
@@ -290,7 +294,35 @@ UPDATE_WORDS = frozenset({"INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE",
 NETWORK_WORDS = frozenset({"SERVICE"})
 DATASET_WORDS = frozenset({"FROM"})
 REFUSED_WORDS = UPDATE_WORDS | NETWORK_WORDS | DATASET_WORDS
-QUERY_FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
+_WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+def surely_read_only(text: str) -> bool:
+    """True when `text` cannot hold a refused keyword however it is read: no backslash (so no escape
+    can spell one) and, outside whole-line comments, no refused word between non-word characters.
+
+    A conservative test with no scanner and no pattern, for a text already prepared once (prepared.py):
+    False says nothing against the text, only that the full check (`check_read_only`) must read it.
+    Whole lines starting with `#` are comments or lie inside a long string (an IRI cannot span lines,
+    a name cannot start with `#`), so a keyword there is never one; every other ASCII run of letters
+    is compared, upper-cased, whatever stands around it (`SERVICE:x`, `x.FROM` and `éSERVICE` are caught:
+    any character that is not an ASCII letter, digit or underscore ends a word).
+    """
+    if "\\" in text:
+        return False
+    for line in text.splitlines():
+        body = line.lstrip()
+        if body.startswith("#"):
+            continue
+        word = []
+        for ch in body + " ":
+            if ch in _WORD_CHARS:
+                word.append(ch)
+            elif word:
+                if "".join(word).upper() in REFUSED_WORDS:
+                    return False
+                word = []
+    return True
 
 
 class Refusal(namedtuple("Refusal", "keyword reason line column")):
@@ -371,107 +403,3 @@ def sparql_refusal(text: str) -> str | None:
     """
     refusal = find_refusal(text, "<shape SPARQL>")
     return refusal.keyword if refusal else None
-
-
-# -- reading a query's structure ---------------------------------------------------------------------
-
-def _is(tok: Token, word: str) -> bool:
-    return tok.kind == "word" and tok.text.upper() == word
-
-
-def query_form(text: str) -> str:
-    """SELECT, ASK, CONSTRUCT or DESCRIBE: the first of those keywords ("" when none)."""
-    for tok in tokens(text):
-        if tok.kind == "word" and tok.text.upper() in QUERY_FORMS:
-            return tok.text.upper()
-    return ""
-
-
-def has_order_by(text: str) -> bool:
-    """True when the outermost query orders its rows (an ORDER after the last closing brace)."""
-    toks = tokens(text)
-    last_brace = max((i for i, t in enumerate(toks) if t.text == "}" and t.kind == "punct"), default=-1)
-    return any(_is(t, "ORDER") for t in toks[last_brace + 1:])
-
-
-def declared_prefixes(text: str) -> dict[str, str]:
-    """PREFIX declarations of the query itself."""
-    toks = tokens(text)
-    out: dict[str, str] = {}
-    for i, tok in enumerate(toks[:-2]):
-        if _is(tok, "PREFIX") and toks[i + 1].kind == "pname" and toks[i + 2].kind == "iri":
-            name = toks[i + 1].text
-            if name.endswith(":"):
-                out[name[:-1]] = toks[i + 2].text[1:-1]
-    return out
-
-
-def projected_variables(text: str) -> list[str] | None:
-    """The variables a SELECT projects, in order (None for SELECT *, ASK and the other forms)."""
-    toks = tokens(text)
-    start = next((i for i, t in enumerate(toks) if _is(t, "SELECT")), None)
-    if start is None:
-        return None
-    out: list[str] = []
-    depth = 0
-    for i in range(start + 1, len(toks)):
-        tok = toks[i]
-        if tok.text == "*" and depth == 0:
-            return None
-        if depth == 0 and (tok.text == "{" or _is(tok, "WHERE") or _is(tok, "FROM")):
-            break
-        if tok.text == "(":
-            depth += 1
-        elif tok.text == ")":
-            depth -= 1
-        elif tok.kind == "var" and (depth == 0 or _is(toks[i - 1], "AS")):
-            out.append(tok.text[1:])
-    return out
-
-
-def values_insertion_point(text: str) -> int:
-    """Offset just after the `{` that opens the outermost WHERE group (where a VALUES block goes);
-    a CONSTRUCT template (triples only, no braces inside) is skipped."""
-    depth = 0
-    seen_form = in_template = False
-    previous: Token | None = None
-    for tok in tokens(text):
-        if in_template:
-            in_template = tok.text != "}"
-        elif tok.kind == "word" and tok.text.upper() in QUERY_FORMS:
-            seen_form = True
-        elif tok.text == "(":
-            depth += 1
-        elif tok.text == ")":
-            depth -= 1
-        elif tok.text == "{" and seen_form and depth == 0:
-            if previous is None or not _is(previous, "CONSTRUCT"):
-                return tok.offset + 1
-            in_template = True
-        previous = tok
-    raise BadInputError("cannot bind parameters: the query has no WHERE group")
-
-
-def with_values(text: str, rendered: Mapping[str, str]) -> tuple[str, int, int]:
-    """The query with `VALUES (?a ?b) { (t1 t2) }` opening its WHERE group, and where it went
-    (offset and length, so a syntax error's column can be mapped back to the text as written).
-
-    `rendered` maps variable names to terms already in N-Triples form, produced
-    by the engine's own RDF library from validated terms: the value never
-    touches the query as raw text. A block at the start of the group (not a
-    trailing VALUES clause) lets pyoxigraph use the binding while joining: it
-    does not push a trailing VALUES into the pattern. (pyoxigraph's own
-    `substitutions=` would need every parameter in the SELECT clause.)
-    A parameter must therefore be used in the query's pattern; to compare it in
-    HAVING, also GROUP BY it. The block has no line break, so line numbers stay.
-    """
-    if not rendered:
-        return text, len(text), 0
-    names = list(rendered)
-    for n in names:
-        if not re.fullmatch(r"[A-Za-z_]\w*", n):
-            raise BadInputError(f"invalid parameter name {n!r}")
-    block = (" VALUES (" + " ".join("?" + n for n in names) + ") { ("
-             + " ".join(rendered[n] for n in names) + ") } ")
-    at = values_insertion_point(text)
-    return text[:at] + block + text[at:], at, len(block)
