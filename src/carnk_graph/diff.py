@@ -145,16 +145,16 @@ def _build_graphs(project: Path, dist: Path, notes: list[str]) -> dict[str, "Gra
 
 def read_side(spec: str, root: str | Path | None, workdir: Path) -> Side:
     """Resolve OLD or NEW: an existing file or folder wins over a revision of the same name."""
-    from .project import find_project
+    from .project import find_project, is_project
 
     p = Path(spec)
     if p.is_file():
         return Side(spec, read_release_file(p), "file")
     if p.is_dir():
         nq = Release(p).nquads
-        if nq.is_file() and not (p / "ontology" / "carnk.ttl").is_file():
+        if nq.is_file() and not is_project(p):
             return Side(spec, read_release_file(nq), "dist")
-        if (p / "ontology" / "carnk.ttl").is_file():
+        if is_project(p):
             side = Side(spec, {}, "project")
             side.graphs = _build_graphs(p, workdir / f"dist-{len(list(workdir.iterdir()))}", side.notes)
             return side

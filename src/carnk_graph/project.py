@@ -23,7 +23,8 @@ PACKAGE_DATA = os.path.join(_HERE, "_data")
 SOURCE_CHECKOUT = os.path.dirname(os.path.dirname(_HERE))
 
 
-def _is_project(root: str) -> bool:
+def is_project(root: str | os.PathLike) -> bool:
+    """True when `root` holds a project's sources (its ontology/carnk.ttl)."""
     return os.path.isfile(os.path.join(root, "ontology", "carnk.ttl"))
 
 
@@ -33,20 +34,20 @@ def locate(root: str | os.PathLike | None = None) -> tuple[str, bool]:
     ontology/carnk.ttl, else the packaged copy (or, for an editable install, the clone)."""
     if root is not None:
         base = os.path.realpath(os.fspath(root))
-        if not _is_project(base):
+        if not is_project(base):
             raise BadInputError(f"no ontology/carnk.ttl under {base}", path=base)
         return base, False
     here = os.path.realpath(os.getcwd())
     while True:
-        if _is_project(here):
+        if is_project(here):
             return here, False
         parent = os.path.dirname(here)
         if parent == here:
             break
         here = parent
-    if _is_project(PACKAGE_DATA):          # a wheel: the sources ship inside the package
+    if is_project(PACKAGE_DATA):          # a wheel: the sources ship inside the package
         return PACKAGE_DATA, True
-    if _is_project(SOURCE_CHECKOUT):       # an editable install: the clone it points into
+    if is_project(SOURCE_CHECKOUT):       # an editable install: the clone it points into
         return SOURCE_CHECKOUT, False
     raise BadInputError("no carnk-graph sources found: run inside a clone or pass --root")
 
