@@ -40,8 +40,8 @@ from rdflib.compare import isomorphic
 
 from carnk_graph.namespaces import GRAPH_NAMES, GRAPHS
 from carnk_graph.release import FORMATS, QUAD_FORMATS, ox_quads, parse_release_bytes, serialize
-from carnk_graph.sources import ox_to_rdflib
 from carnk_graph.store import fill_store, open_store
+from carnk_graph.terms import ox_to_rdflib
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 CARNK = "https://w3id.org/carnk/"

@@ -266,20 +266,13 @@ def query(name: str, *, root: str | Path | None = None, dist: str | Path | None 
 
 def _graph(result: "Result") -> "Graph":
     """A graph result as an rdflib Graph."""
-    from rdflib import BNode, Graph, Literal, URIRef
+    from rdflib import Graph
 
-    def native(t):
-        if t.kind == "uri":
-            return URIRef(t.value)
-        if t.kind == "bnode":
-            return BNode(t.value)
-        if t.lang:
-            return Literal(t.value, lang=t.lang)
-        return Literal(t.value, datatype=URIRef(t.datatype) if t.datatype else None)
+    from .terms import to_rdflib
 
     g = Graph()
-    for s, p, o in result.triples or ():
-        g.add((native(s), native(p), native(o)))
+    for triple in result.triples or ():
+        g.add(tuple(to_rdflib(*t) for t in triple))
     return g
 
 

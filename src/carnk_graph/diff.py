@@ -53,7 +53,7 @@ def _graphs_from_quads(quads) -> dict[str, "Graph"]:
     import pyoxigraph as ox
     from rdflib import Graph
 
-    from .sources import ox_to_rdflib
+    from .terms import ox_to_rdflib
 
     by_iri = {iri: name for name, iri in GRAPHS.items()}
     out: dict[str, Graph] = {}

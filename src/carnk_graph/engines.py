@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from .errors import BadInputError
 from .namespaces import PREFIXES, sparql_prologue
-from .results import XSD_STRING, Result, Term
+from .results import Result, Term
 from .timeout import Cancelled
 
 TYPE_CHECKING = False  # typing's flag without importing typing: this module is on the cold query path
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from typing import Iterable, Mapping
 
 ENGINES = ("oxigraph", "rdflib")
-RDFS_LABEL = PREFIXES["rdfs"] + "label"
 
 
 class OxigraphEngine:
@@ -56,13 +55,9 @@ class OxigraphEngine:
 
     @staticmethod
     def native(term: Term):
-        import pyoxigraph as ox
+        from .terms import to_oxigraph
 
-        if term.kind == "uri":
-            return ox.NamedNode(term.value)
-        if term.lang:
-            return ox.Literal(term.value, language=term.lang)
-        return ox.Literal(term.value, datatype=ox.NamedNode(term.datatype or XSD_STRING))
+        return to_oxigraph(*term)
 
     def _query(self, text: str):
         return self.store.query(text, prefixes=PREFIXES, use_default_graph_as_union=True)
@@ -108,7 +103,7 @@ class OxigraphEngine:
     def labels(self, iris: Iterable[str]) -> dict[str, str]:
         import pyoxigraph as ox
 
-        from .terms import best_labels
+        from .terms import RDFS_LABEL, best_labels
 
         values = " ".join(str(ox.NamedNode(i)) for i in sorted(iris))  # N-Triples form, escaped by pyoxigraph
         if not values:
@@ -148,7 +143,7 @@ class RdflibEngine:
         import pyoxigraph as ox
         from rdflib import Dataset, URIRef
 
-        from .sources import ox_to_rdflib
+        from .terms import ox_to_rdflib
 
         keep = set(graphs) if graphs is not None else None
         ds = Dataset(default_union=True)
@@ -182,15 +177,9 @@ class RdflibEngine:
 
     @staticmethod
     def native(term: Term):
-        from rdflib import Literal, URIRef
+        from .terms import to_rdflib
 
-        if term.kind == "uri":
-            return URIRef(term.value)
-        if term.lang:
-            return Literal(term.value, lang=term.lang)
-        if term.datatype in (None, XSD_STRING):
-            return Literal(term.value)
-        return Literal(term.value, datatype=URIRef(term.datatype))
+        return to_rdflib(*term)
 
     def prepare(self, text: str, path: Path | str):
         """Parse with rdflib's parser. What may run was decided before, by sparql.check_read_only (the one
@@ -248,7 +237,7 @@ class RdflibEngine:
     def labels(self, iris: Iterable[str]) -> dict[str, str]:
         from rdflib import URIRef
 
-        from .terms import best_labels
+        from .terms import RDFS_LABEL, best_labels
 
         label = URIRef(RDFS_LABEL)
         found = ((i, str(lit), getattr(lit, "language", None))

@@ -32,7 +32,7 @@ RDFLIB_FORMAT = {"ttl": "turtle", "nt": "nt", "nq": "nquads", "trig": "trig", "j
 def ox_quads(graphs: Mapping[str, "Graph"], names: Iterable[str]):
     import pyoxigraph as ox
 
-    from .sources import rdflib_to_ox
+    from .terms import rdflib_to_ox
 
     quads = []
     for name in names:
@@ -226,7 +226,7 @@ def read_release_graphs(release: "Release | Path") -> dict[str, "Graph"]:
     """The named graphs of a built release, read back from its N-Quads file."""
     from rdflib import Graph
 
-    from .sources import ox_to_rdflib
+    from .terms import ox_to_rdflib
 
     if not isinstance(release, Release):
         release = Release(Path(release))

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from .namespaces import PREFIXES
+from .namespaces import RDF, XSD
 
-XSD = PREFIXES["xsd"]
+#: The datatypes of a simple and of a language-tagged literal, defined here for the whole package.
 XSD_STRING = XSD + "string"
-RDF_LANGSTRING = PREFIXES["rdf"] + "langString"
+RDF_LANGSTRING = RDF + "langString"
 
 
 class Term(namedtuple("Term", "kind value datatype lang", defaults=(None, None))):

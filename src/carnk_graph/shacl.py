@@ -271,7 +271,7 @@ def _run_pyshacl(data, shapes: "Graph", ontology: "Graph") -> "Graph":
 
     union = Graph()
     if _is_store(data):
-        from .sources import ox_to_rdflib
+        from .terms import ox_to_rdflib
 
         for q in data:
             union.add((ox_to_rdflib(q.subject), ox_to_rdflib(q.predicate), ox_to_rdflib(q.object)))
@@ -291,7 +291,7 @@ def _run_turbo(data, shapes: "Graph", ontology: "Graph") -> "Graph":
     import pyoxigraph as ox
     import pyshacl_turbo
 
-    from .sources import rdflib_to_ox
+    from .terms import rdflib_to_ox
 
     store = ox.Store()
     if _is_store(data):
@@ -319,7 +319,8 @@ def store_from_files(files: Iterable[str | Path], extra: Iterable["Graph"] = ())
     import pyoxigraph as ox
 
     from .progress import Progress
-    from .sources import check_quads, parse_quads, rdflib_to_ox, read_checked
+    from .sources import check_quads, parse_quads, read_checked
+    from .terms import rdflib_to_ox
 
     store = ox.Store()
     for f in files:

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Iterable
 from .errors import BadInputError, RefusedError
 from .limits import DEFAULT_MAX_INPUT_MB, max_input_bytes  # noqa: F401  (re-exported: sources.max_input_bytes)
 from .namespaces import CARNK, GRAPH_BASE, KG, ONTOLOGY_IRI, PREFIXES, SHAPES, SKOLEM_BASE
+from .results import XSD_STRING
+from .terms import ox_to_rdflib
 
 _NOT_TERMS = (KG, SHAPES, GRAPH_BASE, SKOLEM_BASE, ONTOLOGY_IRI + "/")
 
@@ -253,45 +255,6 @@ def parse_quads(path: str | Path, fmt: str | None = None, data: bytes | None = N
 def _line_of(data: bytes, needle: str) -> int | None:
     i = data.find(needle.encode("utf-8"))
     return data[:i].count(b"\n") + 1 if i >= 0 else None
-
-
-XSD_STRING = PREFIXES["xsd"] + "string"
-RDF_LANGSTRING = PREFIXES["rdf"] + "langString"
-
-
-def ox_to_rdflib(term):
-    """One pyoxigraph term as the rdflib term that means the same."""
-    import pyoxigraph as ox
-    from rdflib import BNode, Literal, URIRef
-
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return BNode(term.value)
-    if isinstance(term, ox.Literal):
-        if term.language:
-            return Literal(term.value, lang=term.language)
-        dt = term.datatype.value
-        return Literal(term.value) if dt == XSD_STRING else Literal(term.value, datatype=URIRef(dt))
-    raise BadInputError(f"unsupported RDF term {term!r} (RDF-star is not supported)")
-
-
-def rdflib_to_ox(term):
-    """One rdflib term as a pyoxigraph term."""
-    import pyoxigraph as ox
-    from rdflib import BNode, Literal, URIRef
-
-    if isinstance(term, URIRef):
-        return ox.NamedNode(str(term))
-    if isinstance(term, BNode):
-        return ox.BlankNode(str(term))
-    if isinstance(term, Literal):
-        if term.language:
-            return ox.Literal(str(term), language=term.language)
-        if term.datatype is not None:
-            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
-        return ox.Literal(str(term))
-    raise TypeError(f"not an RDF term: {term!r}")
 
 
 def check_quads(quads: list, data: bytes, path: Path) -> None:

@@ -26,12 +26,12 @@ from typing import TYPE_CHECKING, Iterable
 
 from .errors import CurationTableError
 from .namespaces import CARNK, KG, PREFIXES
+from .terms import RDFS_LABEL
 
 if TYPE_CHECKING:
     from rdflib import Graph
 
 RDF_TYPE = PREFIXES["rdf"] + "type"
-RDFS_LABEL = PREFIXES["rdfs"] + "label"
 RDFS_SUBCLASS = PREFIXES["rdfs"] + "subClassOf"
 SKOS_NOTE = PREFIXES["skos"] + "note"
 #: The provenance property every compiled node carries (the team's local subproperty of dcterms:source).

@@ -21,8 +21,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from ..namespaces import BASE, CARNK, DCTERMS, KG, ONTOLOGY_IRI, OWL, RDF, RDFS, SKOS, XSD, prefixed_name
-from ..terms import CLASS_TYPES, PROPERTY_TYPES
-from .graph import RDF_TYPE, RDFS_LABEL, SYNONYMS, Node, SiteGraph, Statement
+from ..terms import CLASS_TYPES, PROPERTY_TYPES, RDFS_LABEL
+from .graph import RDF_TYPE, SYNONYMS, Node, SiteGraph, Statement
 
 #: Site files that live at the top of the site; an entity may not take their names.
 RESERVED = frozenset({"index", "404"})

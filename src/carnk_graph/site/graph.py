@@ -16,10 +16,9 @@ from typing import Iterable
 
 from ..errors import BadInputError
 from ..namespaces import GRAPHS, OBOINOWL, RDF, RDFS, SKOS, prefixed_name
-from ..terms import best_labels
+from ..terms import RDFS_LABEL, best_labels
 
 RDF_TYPE = RDF + "type"
-RDFS_LABEL = RDFS + "label"
 SUBCLASS = RDFS + "subClassOf"
 
 #: Predicates whose values are other names for the subject (shown and searched as synonyms).
