@@ -125,13 +125,17 @@ SERVER_ROUTES = ("sparql", "saved/")
 def test_every_link_on_every_page_resolves(site, pages):
     broken = []
     root = site.resolve()  # once, not twice per link: resolving is most of this test's time
+    resolved: dict[Path, Path] = {}  # pages share most links (the header, the footer)
     for rel, page in pages.items():
         here = (site / rel).parent
         for href in page.links:
             parts = urlsplit(href)
             if parts.scheme or parts.netloc:
                 continue  # a DOI, PubMed or registry record: outside, not fetched here
-            target = (here / unquote(parts.path)).resolve() if parts.path else (site / rel).resolve()
+            link = here / unquote(parts.path) if parts.path else site / rel
+            if link not in resolved:
+                resolved[link] = link.resolve()
+            target = resolved[link]
             inside = target.relative_to(root).as_posix() if target.is_relative_to(root) else None
             if inside is None:
                 broken.append((rel, href, "outside the site"))
