@@ -504,6 +504,27 @@ def test_find_java_accepts_an_executable_path(tmp_path):
     assert find_java(str(exe)) == str(exe)
 
 
+def test_the_build_s_cheap_java_guess_looks_on_path_without_owlready2(tmp_path, monkeypatch):
+    """find_java(search_owlready2=False): $CARNK_JAVA, else `java` on PATH; owlready2 is never imported."""
+    import subprocess
+    import sys
+
+    exe = tmp_path / "java"
+    exe.write_text("#!/bin/sh\n")
+    exe.chmod(0o755)
+    monkeypatch.delenv("CARNK_JAVA", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert find_java(search_owlready2=False) == str(exe)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert find_java(search_owlready2=False) is None
+    monkeypatch.setenv("CARNK_JAVA", str(exe))
+    assert find_java(search_owlready2=False) == str(exe)
+    probe = ("import sys; from carnk_graph.hermit import find_java; find_java(search_owlready2=False); "
+             "print('owlready2' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"
+
+
 def test_a_literal_of_a_derived_xsd_type_fits_its_base_range():
     """An xsd:int value for an xsd:integer range is no clash; a language tag for xsd:string is."""
     from carnk_graph.reason import datatype_clashes

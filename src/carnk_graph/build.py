@@ -91,17 +91,6 @@ def _counts(graphs) -> dict[str, int]:
     return {"classes": len(classes), "properties": len(props), "individuals": len(individuals - classes - props)}
 
 
-def _java_on_path() -> bool:
-    """Cheap guess (no owlready2 import) of whether HermiT can run: $CARNK_JAVA or java on PATH."""
-    import os
-    import shutil
-
-    java = os.environ.get("CARNK_JAVA") or "java"
-    if os.sep in java:
-        return os.path.isfile(java) and os.access(java, os.X_OK)
-    return shutil.which(java) is not None
-
-
 def build(root: str | Path | None = None, dist: str | Path | None = None, *, reasoner: str = "auto",
           no_reason: bool = False, force: bool = False, reasoner_timeout: float | None = None,
           progress: Callable[[str], None] | None = None) -> BuildSummary:
@@ -117,8 +106,11 @@ def build(root: str | Path | None = None, dist: str | Path | None = None, *, rea
     _refuse_source_folder(paths, out)
     options = {"reasoner": "none" if no_reason else reasoner}
     if not no_reason and reasoner == "auto":
-        # auto's result depends on whether Java is there: installing Java must trigger a rebuild
-        options["java"] = _java_on_path()
+        # auto's result depends on whether Java is there: installing Java must trigger a rebuild.
+        # A cheap guess ($CARNK_JAVA or java on PATH), without importing owlready2.
+        from .hermit import find_java
+
+        options["java"] = find_java(search_owlready2=False) is not None
     if not no_reason:
         from .hermit import reasoner_timeout as checked_timeout
         reasoner_timeout = checked_timeout(reasoner_timeout)  # nan, inf, 0, -1: exit 2 before any work

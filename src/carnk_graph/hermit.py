@@ -55,18 +55,21 @@ def to_ntriples(graph: "Graph") -> bytes:
 
 # -- Java --------------------------------------------------------------------------------------------
 
-def find_java(java: str | None = None) -> str | None:
+def find_java(java: str | None = None, *, search_owlready2: bool = True) -> str | None:
     """The java executable HermiT will run with, or None when there is none.
 
     Looked for in order: the `java` argument, $CARNK_JAVA, owlready2.JAVA_EXE
     (a path, or a name searched on PATH). A path that does not exist or is not
     executable counts as "no Java" rather than an error, so that `auto` can
-    fall back.
+    fall back. `search_owlready2=False` skips owlready2 (importing it costs more
+    than the rest) and looks for `java` on PATH instead: the build's cheap guess,
+    recorded in its options so that installing Java triggers a rebuild.
     """
     candidate = java or os.environ.get(JAVA_ENV) or None
-    if candidate is None:
+    if candidate is None and search_owlready2:
         import owlready2
-        candidate = owlready2.JAVA_EXE or "java"
+        candidate = owlready2.JAVA_EXE
+    candidate = candidate or "java"
     if os.sep in candidate or (os.altsep and os.altsep in candidate):
         p = Path(candidate)
         return str(p) if p.is_file() and os.access(p, os.X_OK) else None
