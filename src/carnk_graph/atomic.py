@@ -14,16 +14,21 @@ from typing import Mapping
 from .errors import BadInputError
 
 
+def make_folder(directory: Path) -> None:
+    """Create an output folder (and its parents) unless it exists; one that cannot be made is exit 2."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise BadInputError(f"cannot create output directory: {e.strerror}", path=directory) from None
+
+
 def write_files(directory: Path, files: Mapping[str, bytes]) -> None:
     """Write every file to a temporary name in `directory`, then rename them all into place.
 
     If any write fails (or anything else interrupts it), the temporaries are
     removed and no file is replaced.
     """
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise BadInputError(f"cannot create output directory: {e.strerror}", path=directory) from None
+    make_folder(directory)
     for name in files:
         if (directory / name).is_dir():  # checked first: a rename over a folder fails half-way through
             raise BadInputError("is a directory; cannot write a file there", path=directory / name)

@@ -286,15 +286,14 @@ def _fsync_dir(path: Path) -> None:
 
 def locked(dist: Path) -> ContextManager[None]:
     """An exclusive lock on the dist/ folder (flock on the folder itself: no lock file left behind)."""
-    import contextlib  # the writing side imports it; a cold query reads and needs none of it
+    import contextlib  # the writing side imports these; a cold query reads and needs none of them
     import fcntl
+
+    from .atomic import make_folder
 
     @contextlib.contextmanager
     def hold() -> Iterator[None]:
-        try:
-            dist.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise BadInputError(f"cannot create output directory: {e.strerror}", path=dist) from None
+        make_folder(dist)
         fd = os.open(dist, os.O_RDONLY)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
