@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
 from .errors import BadInputError, RefusedError, printable
-from .namespaces import PREFIXES, prefixed_name
+from .namespaces import PREFIXES, compact_iri
 
 if TYPE_CHECKING:
     import pyoxigraph
@@ -163,9 +163,10 @@ def _must_parse(text: str, update: bool, what: str) -> None:
 
 
 def _short(term) -> str:
-    """A prefixed name, else <IRI>, else the literal text."""
+    """An IRI as people read it (namespaces.compact_iri: a prefixed name, else <IRI>); any other value
+    as its text, except that a value that looks like an IRI (http…, urn…, file…) is shown like one."""
     s = str(term)
-    return prefixed_name(s) or (f"<{s}>" if s.startswith(("http", "urn", "file")) else s)
+    return compact_iri(s) if s.startswith(("http", "urn", "file")) else s
 
 
 def _path_text(report: "Graph", path) -> str:
