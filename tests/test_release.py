@@ -244,3 +244,20 @@ def test_a_missing_or_broken_release_file_is_one_error_naming_it(tmp_path, conte
     with pytest.raises(BadInputError) as err:
         list(release_quads(nq))
     assert str(err.value).startswith(f"{nq}") and message in str(err.value)
+
+
+@pytest.mark.parametrize("content, message", [(None, "no built release: run `carnk-graph build` first"),
+                                              ("<urn:x:a> <urn:x:p> .\n", "cannot read the release")])
+def test_the_rdflib_engine_reads_the_release_the_same_one_way(tmp_path, content, message):
+    """open_engine("rdflib") and RdflibEngine.from_nquads read carnk.nq through release_quads: the same
+    one-line error (exit 2) for a missing or a broken file."""
+    from carnk_graph.engines import RdflibEngine, open_engine
+    from carnk_graph.errors import BadInputError
+
+    nq = tmp_path / "carnk.nq"
+    if content is not None:
+        nq.write_text(content, encoding="utf-8")
+    for read in (lambda: open_engine("rdflib", tmp_path), lambda: RdflibEngine.from_nquads(nq)):
+        with pytest.raises(BadInputError) as err:
+            read()
+        assert str(err.value).startswith(f"{nq}") and message in str(err.value) and err.value.exit_code == 2

@@ -139,26 +139,23 @@ class RdflibEngine:
 
     @classmethod
     def from_nquads(cls, path: Path, graphs: Iterable[str] | None = None) -> "RdflibEngine":
-        """Load a release's carnk.nq (optionally only some named graphs, by IRI)."""
-        import pyoxigraph as ox
+        """Load a release's carnk.nq (optionally only some named graphs, by IRI), read by
+        release.release_quads: a missing or unreadable file is its one error."""
         from rdflib import Dataset, URIRef
 
+        from .release import release_quads
         from .terms import ox_to_rdflib
 
         keep = set(graphs) if graphs is not None else None
         ds = Dataset(default_union=True)
         contexts: dict[str, object] = {}
-        try:
-            quads = ox.parse(path=str(path), format=ox.RdfFormat.N_QUADS)
-            for q in quads:
-                g = getattr(q.graph_name, "value", "")
-                if keep is not None and g not in keep:
-                    continue
-                if g not in contexts:
-                    contexts[g] = ds.graph(URIRef(g)) if g else ds.default_context
-                contexts[g].add((ox_to_rdflib(q.subject), ox_to_rdflib(q.predicate), ox_to_rdflib(q.object)))
-        except OSError as e:
-            raise BadInputError(f"cannot read the release: {e}", path=path) from None
+        for _name, q in release_quads(path):
+            g = getattr(q.graph_name, "value", "")
+            if keep is not None and g not in keep:
+                continue
+            if g not in contexts:
+                contexts[g] = ds.graph(URIRef(g)) if g else ds.default_context
+            contexts[g].add((ox_to_rdflib(q.subject), ox_to_rdflib(q.predicate), ox_to_rdflib(q.object)))
         return cls(ds)
 
     @staticmethod
@@ -315,10 +312,8 @@ def open_engine(engine: str, dist: Path):
         from pathlib import Path
 
         release = Release(Path(dist))
-        nq = release.nquads
-        if not nq.is_file():
-            raise BadInputError("no built release: run `carnk-graph build` first", path=nq)
+        dataset = RdflibEngine.from_nquads(release.nquads).dataset  # no built release: exit 2, said there
         from .checks import add_mappings_graph  # what the store holds beside the release graphs
 
-        return RdflibEngine(add_mappings_graph(RdflibEngine.from_nquads(nq).dataset, release.mappings))
+        return RdflibEngine(add_mappings_graph(dataset, release.mappings))
     raise BadInputError(f"unknown engine {engine!r} (choose from {', '.join(ENGINES)})")
