@@ -135,24 +135,26 @@ def read_checked(path: str | Path) -> bytes:
     return data
 
 
-_DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
-_REMOTE_CONTEXT = re.compile(rb'"@(context|import)"\s*:\s*(\[[^\]]*)?"(https?|file|ftp):', re.IGNORECASE)
+#: What a parser could be tricked into expanding or fetching, per format: the pattern that finds it
+#: and why it is refused.
+_UNSAFE = {
+    "rdfxml": (re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE),
+               "RDF/XML with a DOCTYPE or ENTITY declaration is refused "
+               "(entity expansion and external entities are unsafe)"),
+    "jsonld": (re.compile(rb'"@(context|import)"\s*:\s*(\[[^\]]*)?"(https?|file|ftp):', re.IGNORECASE),
+               "JSON-LD with a remote @context is refused (it would be fetched over the network); "
+               "inline the context"),
+}
 
 
 def _refuse_unsafe(data: bytes, fmt: str, path: Path) -> None:
-    """Refuse what a parser could be tricked into expanding or fetching."""
-    if fmt == "rdfxml":
-        m = _DOCTYPE.search(data)
-        if m:
-            line = data[: m.start()].count(b"\n") + 1
-            raise RefusedError("RDF/XML with a DOCTYPE or ENTITY declaration is refused "
-                               "(entity expansion and external entities are unsafe)", path=path, line=line)
-    if fmt == "jsonld":
-        m = _REMOTE_CONTEXT.search(data)
-        if m:
-            line = data[: m.start()].count(b"\n") + 1
-            raise RefusedError("JSON-LD with a remote @context is refused (it would be fetched "
-                               "over the network); inline the context", path=path, line=line)
+    """Refuse (exit 4) what a parser could be tricked into expanding or fetching, naming its line."""
+    if fmt not in _UNSAFE:
+        return
+    pattern, why = _UNSAFE[fmt]
+    m = pattern.search(data)
+    if m:
+        raise RefusedError(why, path=path, line=data[: m.start()].count(b"\n") + 1)
 
 
 #: Deepest nesting of JSON objects/arrays (JSON-LD) and of XML elements (RDF/XML) that is parsed.
