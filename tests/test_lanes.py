@@ -15,7 +15,7 @@ import pytest
 
 import conftest
 from conftest import SlowLaneViolation, check_start, heavy_program, heavy_programs_allowed
-from lanes import few_fast, representative_shapes
+from lanes import few_fast, first_with_each, representative_shapes
 
 
 class FakeItem:
@@ -107,6 +107,13 @@ def test_few_fast_keeps_the_picked_values_in_the_fast_lane_and_every_id():
     params = few_fast(["a", "b", "c"], lambda v: v == "b", ids=str.upper)
     assert [p.id for p in params] == ["A", "B", "C"]
     assert [bool(p.marks) for p in params] == [True, False, True]
+
+
+def test_first_with_each_picks_the_first_item_having_each_feature():
+    """A feature no item has picks nothing; an item with two features is picked once."""
+    features = {"even": lambda n: n % 2 == 0, "over 4": lambda n: n > 4, "negative": lambda n: n < 0}
+    assert first_with_each([1, 2, 7, 4], features) == {2, 7}
+    assert first_with_each([3, 6, 4, 5, 8], features) == {6}
 
 
 def test_the_representative_shapes_have_fixtures_and_are_a_minority():
