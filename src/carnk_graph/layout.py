@@ -139,10 +139,6 @@ class Release(namedtuple("Release", "dist paths", defaults=(None,))):
 
     # -- freshness ----------------------------------------------------------------------------------
 
-    def files_unchanged(self, fresh: dict) -> bool:
-        """Every file the build recorded has its recorded size and mtime (stat only, no reading)."""
-        return files_unchanged(os.fspath(self.dist), fresh)
-
     def files_intact(self, stamp: dict) -> bool:
         """Every release file present with the content digest the build recorded (reads them all)."""
         import hashlib  # only here: a cold query decides from sizes and mtimes
